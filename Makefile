@@ -1,0 +1,60 @@
+# atonce - a graded course in C on concurrency and parallelism.
+#
+#   make check LESSON=1      build lesson 01 and run its tests on your code
+#   make test                the project's own test suite
+#   make help                everything else
+#
+# GNU make. Dependencies install themselves (as root) or are named with the
+# exact command to run.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+LESSON ?=
+IMPL   ?= student
+BUILD  ?= build
+export BUILD V
+
+include harness/mk/common.mk
+
+help:
+	@echo 'atonce: concurrency and parallelism in C, ten graded lessons.'
+	@echo
+	@echo '  make check LESSON=n        build lesson n and run its tests on your code (lessons/NN-*/)'
+	@echo '  make check                 every lesson, then a progress table'
+	@echo '      IMPL=solution          ... on the reference solution instead'
+	@echo '      IMPL=mutant:NAME       ... on a deliberately wrong solution (harness/NN-*/mutants.tsv)'
+	@echo '  make watch LESSON=n        check again whenever a file of lesson n changes'
+	@echo '  make test                  the project'\''s own tests (harness, skeletons, solutions, mutants, chapters)'
+	@echo '  make diagrams              render every lessons/*/diagrams/*.dot to SVG'
+	@echo '  make slides                build one offline HTML deck per lesson into $(BUILD)/slides/'
+	@echo '  make bench LESSON=n        benchmarks beside real peers (lessons that have them)'
+	@echo '  make clean                 remove $(BUILD)/'
+	@echo
+	@echo '  V=1 shows full compiler command lines.'
+
+check:
+	@harness/tools/check.sh '$(LESSON)' '$(IMPL)'
+
+test:
+	@harness/tools/project-tests.sh
+
+diagrams:
+	@harness/tools/deps.sh docs
+	@harness/tools/diagrams.sh
+
+slides:
+	@harness/tools/deps.sh docs slides
+	@harness/tools/slides.sh
+
+watch:
+	@harness/tools/watch.sh '$(LESSON)' '$(IMPL)'
+
+bench:
+	@if [ -x harness/tools/bench.sh ]; then harness/tools/bench.sh '$(LESSON)' '$(IMPL)'; \
+	 else echo 'No lesson has benchmarks yet (they arrive with lessons 06-08).'; fi
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: help check test diagrams slides watch bench clean

@@ -1,0 +1,131 @@
+/*
+ * at_count.c - exact counters (see at_count.h).
+ */
+#include "at_count.h"
+
+#include <dirent.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+pid_t at_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+void at_tidset_init(struct at_tidset *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (pthread_mutex_init(&s->mu, NULL) != 0)
+		abort();
+}
+
+static bool contains_locked(struct at_tidset *s, pid_t tid)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->tid[i] == tid)
+			return true;
+	return false;
+}
+
+int at_tidset_add_self(struct at_tidset *s)
+{
+	pid_t me = at_gettid();
+	int n;
+
+	if (pthread_mutex_lock(&s->mu) != 0)
+		abort();
+	if (!contains_locked(s, me) && s->n < AT_TIDSET_MAX)
+		s->tid[s->n++] = me;
+	n = s->n;
+	if (pthread_mutex_unlock(&s->mu) != 0)
+		abort();
+	return n;
+}
+
+int at_tidset_count(struct at_tidset *s)
+{
+	int n;
+
+	if (pthread_mutex_lock(&s->mu) != 0)
+		abort();
+	n = s->n;
+	if (pthread_mutex_unlock(&s->mu) != 0)
+		abort();
+	return n;
+}
+
+bool at_tidset_contains(struct at_tidset *s, pid_t tid)
+{
+	bool found;
+
+	if (pthread_mutex_lock(&s->mu) != 0)
+		abort();
+	found = contains_locked(s, tid);
+	if (pthread_mutex_unlock(&s->mu) != 0)
+		abort();
+	return found;
+}
+
+static atomic_long pthread_create_calls;
+static atomic_long fork_calls;
+
+void at_calls_reset(void)
+{
+	atomic_store(&pthread_create_calls, 0);
+	atomic_store(&fork_calls, 0);
+}
+
+long at_pthread_create_calls(void) { return atomic_load(&pthread_create_calls); }
+long at_fork_calls(void)           { return atomic_load(&fork_calls); }
+
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *a,
+			  void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
+			  void *(*fn)(void *), void *arg);
+pid_t __real_fork(void);
+pid_t __wrap_fork(void);
+
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
+			  void *(*fn)(void *), void *arg)
+{
+	atomic_fetch_add(&pthread_create_calls, 1);
+	return __real_pthread_create(t, a, fn, arg);
+}
+
+pid_t __wrap_fork(void)
+{
+	atomic_fetch_add(&fork_calls, 1);
+	return __real_fork();
+}
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int at_count_threads(void)
+{
+	return count_dir("/proc/self/task");
+}
+
+int at_count_fds(void)
+{
+	int n = count_dir("/proc/self/fd");
+
+	/* opendir held one descriptor while listing. */
+	return n < 0 ? -1 : n - 1;
+}

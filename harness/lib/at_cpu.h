@@ -1,0 +1,63 @@
+/*
+ * at_cpu.h - how many CPUs this process may really use, and the CPU/wall
+ * ratio test of simultaneity.
+ *
+ * Parallelism needs two CPUs that the process is allowed to run on at the
+ * same time. Two things can take them away: the affinity mask (taskset,
+ * sched_setaffinity) and a cgroup CPU quota (containers, systemd slices).
+ * at_usable_cpus() looks at both and says which one limits.
+ *
+ * CPU/wall: if the process used more CPU time than wall-clock time passed,
+ * two threads must have run at the same instant. A pass is never false;
+ * but on a busy machine correct code can fall short, so the policy is:
+ * retry, and when even our own calibration burners cannot reach the bar,
+ * skip with that reason instead of failing.
+ */
+#ifndef AT_CPU_H
+#define AT_CPU_H
+
+#include <stddef.h>
+
+/*
+ * CPUs usable at once: min(affinity mask, cgroup quota rounded down), at
+ * least 1. If why is not NULL it receives a sentence naming the limit,
+ * e.g. "2 CPUs usable (affinity allows 2, no cgroup quota)".
+ */
+int at_usable_cpus(char *why, size_t whylen);
+
+/*
+ * CPUs a cgroup quota allows: the text of a cgroup v2 cpu.max file
+ * ("max 100000" or "50000 100000"). Returns -1 for no limit, 0 on bad
+ * input, else the quota in whole CPUs rounded down (at least 1).
+ */
+int at_parse_cpu_max(const char *text);
+
+struct at_ratio {
+	double cpu_s;   /* process CPU time during the run, all threads */
+	double wall_s;  /* wall-clock time during the run */
+	double ratio;   /* cpu_s / wall_s */
+};
+
+/* Run fn(arg) once and measure it. */
+struct at_ratio at_measure_ratio(void (*fn)(void *), void *arg);
+
+enum at_verdict { AT_NO = 0, AT_YES = 1, AT_SKIP = 2 };
+
+/*
+ * Was fn(arg) parallel? Up to `tries` runs; YES as soon as one reaches
+ * `bar` (e.g. 1.5). Otherwise, SKIP when fewer than 2 CPUs are usable or
+ * when two busy threads of our own cannot reach the bar either (the
+ * machine is overloaded), else NO. *best gets the best run; why gets a
+ * sentence for the student.
+ */
+enum at_verdict at_parallel_by_ratio(void (*fn)(void *), void *arg, double bar,
+				     int tries, struct at_ratio *best,
+				     char *why, size_t whylen);
+
+/* CPU/wall of two harness threads spinning for `ms`: the machine's best. */
+double at_calibrate_ratio(int ms);
+
+/* Spin on the CPU for ms milliseconds of wall time (a CPU-bound task). */
+void at_burn_ms(int ms);
+
+#endif

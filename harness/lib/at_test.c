@@ -1,0 +1,27 @@
+/*
+ * at_test.c - helpers shared by the lessons' Criterion tests (see at_test.h).
+ */
+#include "at_test.h"
+
+#include <stdio.h>
+
+void at_trace_attach(const char *name, const char *title)
+{
+	struct at_trace *tr = at_trace_global();
+	const char *saved = at_trace_save(tr, name, title);
+	char pic[4096];
+
+	if (saved)
+		cr_assert(1, "@trace:%s", saved);
+	at_trace_ascii(tr, 60, pic, sizeof(pic));
+	if (pic[0])
+		AT_PICTURE(pic);
+}
+
+void at_require_cpus(int n)
+{
+	char why[160];
+
+	if (at_usable_cpus(why, sizeof(why)) < n)
+		cr_skip_test("%s: parallelism cannot be shown here (%d needed)", why, n);
+}

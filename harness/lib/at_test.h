@@ -1,0 +1,48 @@
+/*
+ * at_test.h - how a Criterion test in atonce talks to the student.
+ *
+ * Criterion carries only assertion messages from a test's process to the
+ * runner, so everything the student should read travels as an assertion:
+ *
+ *   AT_MEASURED("%d tasks in flight at once (%d needed)", max, n);
+ *   AT_HINT("green_yield() must switch to the next ready task");
+ *   AT_CHECK(max >= n, "only %d task(s) ran at once: ...", max);
+ *   AT_END();
+ *
+ * Passing assertions whose message starts with "@" are notes for the runner
+ * (harness/lib/at_runner.c), which prints one line per test: the verdict and
+ * the measured figure, then on failure what it means and the hint.
+ *
+ * AT_END() must be the last statement of every test. Criterion reports a
+ * test whose process called exit(0) as passed; the runner turns a "passed"
+ * test that never reached AT_END() into a failure.
+ */
+#ifndef AT_TEST_H
+#define AT_TEST_H
+
+#include <criterion/criterion.h>
+
+#include "at_cpu.h"
+#include "at_time.h"
+#include "at_trace.h"
+
+#define AT_MEASURED(fmt, ...) cr_assert(1, "@measured:" fmt, ##__VA_ARGS__)
+#define AT_HINT(fmt, ...)     cr_assert(1, "@hint:" fmt, ##__VA_ARGS__)
+#define AT_CHECK(cond, fmt, ...) cr_assert(cond, fmt, ##__VA_ARGS__)
+#define AT_SKIP(fmt, ...)     cr_skip_test(fmt, ##__VA_ARGS__)
+#define AT_END()              cr_assert(1, "@end")
+
+/* A picture of the run for the terminal (several lines). */
+#define AT_PICTURE(text)      cr_assert(1, "@picture:%s", (text))
+
+/*
+ * Save the global trace of this test (JSON for Perfetto, .dot timeline)
+ * when ATONCE_TRACE_DIR is set, and attach a text timeline that the runner
+ * shows if the test fails. Call it before the checks.
+ */
+void at_trace_attach(const char *name, const char *title);
+
+/* Skip the calling test, with the reason, when fewer than n CPUs are usable. */
+void at_require_cpus(int n);
+
+#endif

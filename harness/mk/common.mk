@@ -1,0 +1,44 @@
+# common.mk - the build settings every atonce build shares (the course's
+# Makefile.common). Included by the top Makefile and by lesson.mk.
+
+CC       ?= cc
+CRITERION_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
+CRITERION_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
+
+# Strict warnings, as in The Linux Programming Interface's code. Student code
+# sees them as warnings; our own code (WERROR=1 in `make test`) as errors.
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wwrite-strings -Wformat=2 -Wno-format-nonliteral
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) \
+             $(if $(filter 1,$(WERROR)),-Werror) -MMD -MP
+
+# Tests count the threads and processes the code under test creates by
+# routing its calls through harness/lib/at_count.c.
+WRAP_LDFLAGS := -Wl,--wrap=pthread_create -Wl,--wrap=fork
+
+BUILD    ?= build
+HARNESS_LIB := $(BUILD)/harness/libatonce.a
+HARNESS_SRC := $(wildcard harness/lib/*.c)
+HARNESS_OBJ := $(HARNESS_SRC:harness/lib/%.c=$(BUILD)/harness/%.o)
+
+# Quiet build lines, liburing style: "  CC      harness/lib/at_latch.c".
+# V=1 shows the whole command.
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-7s %s\n' '$(1)' '$(2)'
+endif
+
+$(BUILD)/harness/%.o: harness/lib/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -c $< -o $@
+
+$(HARNESS_LIB): $(HARNESS_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+-include $(HARNESS_OBJ:.o=.d)

@@ -1,0 +1,81 @@
+# lesson.mk - build one lesson's test binary against one implementation.
+#
+#   make -f harness/mk/lesson.mk LESSON_NAME=01-interleaving IMPL=student
+#
+# IMPL is `student` (lessons/NN-name/), `solution` (solutions/NN-name/) or
+# `mutant:NAME` (the solution with one file swapped for
+# harness/NN-name/mutants/NAME.c, as harness/NN-name/mutants.tsv says).
+# The binary is $(BUILD)/NN-name/<impl>/run.
+
+.DEFAULT_GOAL := all
+include harness/mk/common.mk
+
+ifeq ($(LESSON_NAME),)
+  $(error LESSON_NAME is not set)
+endif
+IMPL ?= student
+HDIR := harness/$(LESSON_NAME)
+LDIR := lessons/$(LESSON_NAME)
+
+# STUDENT_FILES (the files the student writes), LDLIBS_EXTRA.
+include $(HDIR)/lesson.mk
+
+ifeq ($(IMPL),student)
+  IMPL_DIR := $(LDIR)
+  TAG := student
+else ifeq ($(IMPL),solution)
+  IMPL_DIR := solutions/$(LESSON_NAME)
+  TAG := solution
+else ifneq ($(filter mutant:%,$(IMPL)),)
+  MUTANT := $(patsubst mutant:%,%,$(IMPL))
+  IMPL_DIR := solutions/$(LESSON_NAME)
+  TAG := mutant-$(MUTANT)
+  REPLACES := $(shell awk -F'\t' '$$1 == "$(MUTANT)" { print $$2 }' $(HDIR)/mutants.tsv)
+  ifeq ($(REPLACES),)
+    $(error no mutant '$(MUTANT)' in $(HDIR)/mutants.tsv)
+  endif
+else
+  $(error IMPL must be student, solution or mutant:NAME, not '$(IMPL)')
+endif
+
+OUT := $(BUILD)/$(LESSON_NAME)/$(TAG)
+source_of = $(if $(filter $(1),$(REPLACES)),$(HDIR)/mutants/$(MUTANT).c,$(IMPL_DIR)/$(1))
+
+IMPL_OBJ := $(STUDENT_FILES:%.c=$(OUT)/impl/%.o)
+TEST_SRC := $(wildcard $(HDIR)/test_*.c)
+TEST_OBJ := $(TEST_SRC:$(HDIR)/%.c=$(BUILD)/$(LESSON_NAME)/tests/%.o)
+INCLUDES := -I$(LDIR) -Iharness/lib
+
+all: $(OUT)/run
+
+$(OUT)/run: $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) \
+		$(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA)
+
+$(BUILD)/$(LESSON_NAME)/tests/%.o: $(HDIR)/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -c $< -o $@
+
+# The code under test: a compile error names the file to fix.
+define impl_rule
+$(OUT)/impl/$(1:.c=.o): $(call source_of,$(1))
+	@mkdir -p $$(@D)
+	$$(call say,CC,$$<)
+	$(Q)$$(CC) $$(ALL_CFLAGS) $$(INCLUDES) -c $$< -o $$@ || { \
+		printf '\n  %s does not compile: fix the error(s) above (each starts with file:line:column).\n\n' '$$<' >&2; \
+		exit 1; }
+endef
+$(foreach f,$(STUDENT_FILES),$(eval $(call impl_rule,$(f))))
+
+-include $(IMPL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+.PHONY: all
+
+# Optional: harness/NN-name/pictures.c draws timelines of real runs of the
+# implementation for the chapter (`make diagrams` runs it on the solution).
+$(OUT)/pictures: $(HDIR)/pictures.c $(IMPL_OBJ) $(HARNESS_LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
+		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA)

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Description: make sure the tools a make target needs are installed.
+#
+# Usage: deps.sh SET...   where SET is one of: build, docs, slides
+#   build   a C compiler, make, pkg-config, Criterion (+ coreutils timeout)
+#   docs    Graphviz (dot) and python3, for diagrams and the chapter checks
+#   slides  pandoc and npm, for the reveal.js decks
+#
+# As root, whatever is missing is installed with apt-get (after one
+# `apt-get update` when the package lists are empty or stale). Otherwise the
+# exact command to run is printed and the script exits 1: nothing is ever
+# installed behind a non-root user's back.
+set -u
+
+missing=()
+
+need_cmd() {        # need_cmd COMMAND DEBIAN_PACKAGE
+	command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+
+need_pc() {         # need_pc PKGCONFIG_NAME DEBIAN_PACKAGE
+	if ! command -v pkg-config >/dev/null 2>&1 ||
+	   ! pkg-config --exists "$1" 2>/dev/null; then
+		missing+=("$2")
+	fi
+}
+
+for set in "$@"; do
+	case "$set" in
+	build)
+		need_cmd cc gcc
+		need_cmd make make
+		need_cmd pkg-config pkg-config
+		need_cmd timeout coreutils
+		need_pc criterion libcriterion-dev
+		;;
+	docs)
+		need_cmd dot graphviz
+		need_cmd python3 python3
+		;;
+	slides)
+		need_cmd pandoc pandoc
+		need_cmd npm npm
+		;;
+	*)
+		echo "deps.sh: unknown set '$set' (build, docs, slides)" >&2
+		exit 2
+		;;
+	esac
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+# Unique, in order.
+pkgs=$(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | tr '\n' ' ')
+pkgs=${pkgs% }
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "atonce needs these Debian/Ubuntu packages: $pkgs" >&2
+	echo "Install them with:" >&2
+	echo "    sudo apt-get update && sudo apt-get install -y $pkgs" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "atonce needs: $pkgs, and this machine has no apt-get." >&2
+	echo "Install the equivalent packages with your package manager, then run make again." >&2
+	exit 1
+fi
+
+echo "atonce: installing $pkgs (as root, with apt-get)" >&2
+export DEBIAN_FRONTEND=noninteractive
+# The package lists may be empty on a fresh image, or too old to name the
+# current versions: refresh them once, then install.
+# shellcheck disable=SC2086
+if ! apt-get install -y -q --no-install-recommends $pkgs >/tmp/atonce-apt.log 2>&1; then
+	apt-get update -q >>/tmp/atonce-apt.log 2>&1
+	if ! apt-get install -y -q --no-install-recommends $pkgs >>/tmp/atonce-apt.log 2>&1; then
+		tail -n 20 /tmp/atonce-apt.log >&2
+		echo "atonce: apt-get install $pkgs failed (full log: /tmp/atonce-apt.log)" >&2
+		exit 1
+	fi
+fi
+exit 0
