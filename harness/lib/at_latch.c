@@ -91,9 +91,11 @@ static void arrive_locked(struct at_latch *l)
 		l->max_in_flight = l->in_flight;
 }
 
+/* Reached: at some moment `target` tasks were in flight together. Counting
+ * arrivals instead would let tasks that ran one by one add up to it. */
 static bool reached_locked(const struct at_latch *l)
 {
-	return l->arrived >= l->target;
+	return l->max_in_flight >= l->target;
 }
 
 bool at_latch_task(struct at_latch *l)

@@ -3,7 +3,7 @@
  *
  * The harness hands the student's code tasks that each call
  * at_latch_task(). A task registers as "in flight", then waits until
- * `target` tasks have arrived, then leaves. If the student's code runs the
+ * `target` tasks are in flight together, then leaves. If the student's code runs the
  * tasks one after another, the first task waits alone until the deadline;
  * from then on the latch is "expired" and later tasks pass straight through,
  * so sequential code fails after one deadline, not one per task.

@@ -46,7 +46,19 @@ TEST_SRC := $(wildcard $(HDIR)/test_*.c)
 TEST_OBJ := $(TEST_SRC:$(HDIR)/%.c=$(BUILD)/$(LESSON_NAME)/tests/%.o)
 INCLUDES := -I$(LDIR) -Iharness/lib
 
-all: $(OUT)/run
+# Optional: harness/NN-name/tsan_*.c are small drivers built, with the
+# code under test, under ThreadSanitizer (which cannot run inside a
+# Criterion binary). Tests run them as $ATONCE_OUT/tsan_NAME.
+TSAN_SRC := $(wildcard $(HDIR)/tsan_*.c)
+TSAN_BIN := $(TSAN_SRC:$(HDIR)/%.c=$(OUT)/%)
+TSAN_IMPL_SRC := $(foreach f,$(STUDENT_FILES),$(call source_of,$(f)))
+
+all: $(OUT)/run $(TSAN_BIN)
+
+$(OUT)/tsan_%: $(HDIR)/tsan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h)
+	$(call say,TSAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=thread -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
+		harness/lib/at_time.c $(LDLIBS_EXTRA)
 
 $(OUT)/run: $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB)
 	$(call say,LD,$@)

@@ -55,7 +55,7 @@ check_one() {
 	limit=$(sed -n 's/^RUN_TIMEOUT *:*= *//p' "harness/$l/lesson.mk")
 	# Every run of code under test sits under coreutils timeout: the suites
 	# have their own .timeout, this is the net under the net.
-	ATONCE_RESULTS="$out/results.tsv" ATONCE_TRACE_DIR="$traces" \
+	ATONCE_RESULTS="$out/results.tsv" ATONCE_TRACE_DIR="$traces" ATONCE_OUT="$out" \
 		timeout -k 5 "${limit:-300}" "$out/run" ${CRITERION_ARGS:-}
 	rc=$?
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then

@@ -1,7 +1,7 @@
 /*
  * Mutant serial_join: joins each thread right after creating it. Threads,
  * yet no concurrency: each task ends before the next one starts.
- * Caught by: threads::overlap.
+ * Caught by: threads::overlap, threads::pinned_overlap.
  */
 #include "threads.h"
 

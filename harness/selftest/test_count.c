@@ -1,0 +1,87 @@
+/*
+ * Description: the counters: distinct thread ids, pthread_create and fork
+ * calls through --wrap, threads and descriptors held by the process.
+ */
+#include "at_count.h"
+#include "at_test.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+TestSuite(count, .timeout = 20);
+
+static struct at_tidset tids;
+
+static void *add_self(void *arg)
+{
+	(void)arg;
+	at_tidset_add_self(&tids);
+	return NULL;
+}
+
+Test(count, distinct_tids, .description = "3 threads are 3 distinct ids; one thread thrice is 1")
+{
+	pthread_t t[3];
+
+	at_tidset_init(&tids);
+	for (int i = 0; i < 3; i++)
+		at_tidset_add_self(&tids);
+	AT_CHECK(at_tidset_count(&tids) == 1, "one thread counted %d times", at_tidset_count(&tids));
+	at_tidset_init(&tids);
+	for (int i = 0; i < 3; i++)
+		cr_assert(pthread_create(&t[i], NULL, add_self, NULL) == 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert(pthread_join(t[i], NULL) == 0);
+	AT_MEASURED("tids: %d distinct", at_tidset_count(&tids));
+	AT_CHECK(at_tidset_count(&tids) == 3, "3 threads, %d ids", at_tidset_count(&tids));
+	AT_CHECK(!at_tidset_contains(&tids, at_gettid()), "the main thread did not add itself");
+	AT_END();
+}
+
+Test(count, wrapped_calls, .description = "pthread_create and fork calls are counted")
+{
+	pthread_t t;
+	pid_t pid;
+
+	at_calls_reset();
+	cr_assert(pthread_create(&t, NULL, add_self, NULL) == 0);
+	cr_assert(pthread_join(t, NULL) == 0);
+	pid = fork();
+	/* The child must not assert: every assertion is a message to
+	 * Criterion's runner, and two processes on one channel deadlock. */
+	if (pid == 0)
+		_exit(0);
+	cr_assert(pid > 0);
+	cr_assert(waitpid(pid, NULL, 0) == pid);
+	AT_MEASURED("calls: %ld pthread_create, %ld fork", at_pthread_create_calls(), at_fork_calls());
+	AT_CHECK(at_pthread_create_calls() == 1 && at_fork_calls() == 1, "expected 1 and 1");
+	AT_END();
+}
+
+static void *park(void *fd)
+{
+	char c;
+
+	/* Blocks until the test closes the pipe's write end. */
+	(void)read(*(int *)fd, &c, 1);
+	return NULL;
+}
+
+Test(count, threads_and_fds, .description = "a running thread and an open pipe show in /proc/self")
+{
+	int before_t = at_count_threads(), before_f = at_count_fds(), p[2];
+	pthread_t t;
+
+	cr_assert(pipe(p) == 0);
+	AT_CHECK(at_count_fds() == before_f + 2, "a pipe is two descriptors");
+	cr_assert(pthread_create(&t, NULL, park, &p[0]) == 0);
+	AT_CHECK(at_count_threads() == before_t + 1, "one more thread while it runs");
+	close(p[1]);
+	cr_assert(pthread_join(t, NULL) == 0);
+	close(p[0]);
+	AT_MEASURED("proc: threads %d -> %d, fds %d -> %d", before_t, at_count_threads(), before_f, at_count_fds());
+	AT_CHECK(at_count_threads() == before_t && at_count_fds() == before_f, "back to the start");
+	AT_END();
+}

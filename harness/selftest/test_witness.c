@@ -1,0 +1,85 @@
+/*
+ * Description: the ping-pong witness says "parallel" for two threads on two
+ * CPUs, and "not parallel" for the same two threads pinned to one CPU or run
+ * one after the other (which must end after one deadline, not hang).
+ */
+#include "at_test.h"
+#include "at_witness.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+TestSuite(witness, .timeout = 30);
+
+struct player {
+	struct at_pingpong *pp;
+	int side;
+};
+
+static void *play(void *p)
+{
+	struct player *pl = p;
+
+	at_pingpong_play(pl->pp, pl->side);
+	return NULL;
+}
+
+static struct at_pingpong_result two_threads(const pthread_attr_t *attr, int timeout_ms)
+{
+	static struct at_pingpong pp;
+	struct player pl[2] = { { &pp, 0 }, { &pp, 1 } };
+	pthread_t t[2];
+
+	at_pingpong_init(&pp, AT_PINGPONG_ROUNDS, timeout_ms);
+	for (int i = 0; i < 2; i++)
+		cr_assert(pthread_create(&t[i], attr, play, &pl[i]) == 0);
+	for (int i = 0; i < 2; i++)
+		cr_assert(pthread_join(t[i], NULL) == 0);
+	return at_pingpong_result(&pp);
+}
+
+Test(witness, two_cpus_parallel, .description = "two free threads complete the rounds")
+{
+	struct at_pingpong_result r;
+
+	at_require_cpus(2);
+	r = two_threads(NULL, AT_PINGPONG_TIMEOUT_MS);
+	AT_MEASURED("witness: %ld rounds in %.3f s (%.0f rounds/s)", r.rounds_done, r.seconds, r.rate);
+	AT_CHECK(r.parallel && r.players == 2, "two threads on two CPUs must complete the rounds");
+	AT_END();
+}
+
+Test(witness, one_cpu_not_parallel, .description = "the same threads pinned to one CPU do not")
+{
+	pthread_attr_t attr;
+	cpu_set_t set, one;
+	struct at_pingpong_result r;
+	int cpu = 0;
+
+	cr_assert(sched_getaffinity(0, sizeof(set), &set) == 0);
+	while (!CPU_ISSET(cpu, &set))
+		cpu++;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	cr_assert(pthread_attr_init(&attr) == 0);
+	cr_assert(pthread_attr_setaffinity_np(&attr, sizeof(one), &one) == 0);
+	r = two_threads(&attr, 1000);
+	pthread_attr_destroy(&attr);
+	AT_MEASURED("witness: pinned, %ld rounds in %.2f s (%.0f rounds/s)", r.rounds_done, r.seconds, r.rate);
+	AT_CHECK(!r.parallel, "two threads on one CPU must not complete %d rounds in 1 s", AT_PINGPONG_ROUNDS);
+	AT_END();
+}
+
+Test(witness, sequential_gives_up, .description = "one side played after the other gives up at the deadline instead of hanging")
+{
+	struct at_pingpong pp;
+	struct at_pingpong_result r;
+
+	at_pingpong_init(&pp, AT_PINGPONG_ROUNDS, 300);
+	at_pingpong_play(&pp, 0);   /* alone: waits for side 1 until the deadline */
+	at_pingpong_play(&pp, 1);   /* sees the give-up and returns at once */
+	r = at_pingpong_result(&pp);
+	AT_MEASURED("witness: sequential, %ld rounds in %.2f s", r.rounds_done, r.seconds);
+	AT_CHECK(!r.parallel && r.rounds_done == 0, "sequential play must do no round");
+	AT_END();
+}

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Description: `make test`, the project's own suite. It proves the harness
+# tells right from wrong:
+#   - the harness's self-tests pass, and the runner's verdicts on tests that
+#     misbehave on purpose (exit(0) mid-way, crash, time-out) are right;
+#   - for every lesson: the skeleton compiles cleanly and fails; the
+#     reference solution passes; every mutant fails on the test meant to
+#     catch it (harness/NN-*/mutants.tsv), and every test has such a mutant;
+#     skeleton and solution trees mirror each other;
+#   - every chapter excerpt matches the code it names, every picture a
+#     chapter shows exists, every demo program compiles and runs, every
+#     .dot renders to its committed SVG, every slide deck builds.
+# Ends with the line "N passed, N failed". Exit 0 only when nothing failed.
+#
+# Environment: ONLY=NN-name (one lesson), KEEP_GOING is always on.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+. harness/tools/lessons.sh
+build=${BUILD:-build}/test
+export BUILD=$build
+log=$build/log
+mkdir -p "$log"
+passed=0 failed=0 skipped=0 t_start=$(date +%s)
+
+harness/tools/deps.sh build docs slides || exit 2
+
+ok()   { passed=$((passed + 1)); printf '  ok      %s\n' "$1"; }
+fail() {
+	failed=$((failed + 1)); printf '  FAILED  %s\n' "$1"
+	[ -n "${2:-}" ] && [ -f "$2" ] && sed -e 's/^/          | /' "$2" | tail -n "${3:-25}"
+	return 0
+}
+skip() { skipped=$((skipped + 1)); printf '  skip    %s\n' "$1"; }
+section() { printf '\n%s\n' "$1"; }
+
+# results_status RESULTS TEST -> the runner's verdict on TEST (PASS, FAIL, ...)
+results_status() { awk -F'\t' -v t="$2" '$1 == t { print $2 }' "$1"; }
+
+# run_impl LESSON IMPL [criterion args...]: build and run; the binary's exit
+# status, or 200 when the build failed. Output in $log/LESSON.TAG.out.
+run_impl() {
+	local l=$1 impl=$2 tag out limit
+	shift 2
+	case "$impl" in mutant:*) tag="mutant-${impl#mutant:}" ;; *) tag=$impl ;; esac
+	out=$build/$l/$tag
+	mkdir -p "$out"
+	rm -f "$out/results.tsv"
+	if ! make --no-print-directory -s -f harness/mk/lesson.mk LESSON_NAME="$l" \
+		IMPL="$impl" BUILD="$build" WERROR=1 >"$log/$l.$tag.out" 2>&1; then
+		return 200
+	fi
+	limit=$(sed -n 's/^RUN_TIMEOUT *:*= *//p' "harness/$l/lesson.mk")
+	NO_COLOR=1 ATONCE_RESULTS="$out/results.tsv" ATONCE_OUT="$out" \
+		ATONCE_TRACE_DIR="$build/traces" \
+		timeout -k 5 "${limit:-300}" "$out/run" "$@" >>"$log/$l.$tag.out" 2>&1
+}
+
+# ---------------------------------------------------------------- harness
+selftests() {
+	section "harness self-tests"
+	local out=$build/selftest
+	mkdir -p "$out" "$build/traces"
+	if ! make --no-print-directory -s -f harness/mk/selftest.mk BUILD="$build" WERROR=1 \
+		>"$log/selftest.build" 2>&1; then
+		fail "the harness and its self-tests build with -Werror" "$log/selftest.build"
+		return
+	fi
+	ok "the harness and its self-tests build with -Werror"
+	if NO_COLOR=1 ATONCE_RESULTS="$out/results.tsv" ATONCE_TRACE_DIR="$build/traces" \
+		timeout -k 5 300 "$out/run" >"$log/selftest.out" 2>&1; then
+		ok "harness self-tests: $(tail -n 1 "$log/selftest.out" | sed 's/^ *//')"
+	else
+		fail "harness self-tests" "$log/selftest.out" 40
+	fi
+	if python3 -m json.tool "$build/traces/selftest.json" >/dev/null 2>&1 &&
+		dot -Tsvg "$build/traces/selftest.dot" -o "$build/traces/selftest.svg" 2>"$log/trace.err"; then
+		ok "a recorded trace is valid JSON and its timeline renders"
+	else
+		fail "a recorded trace is valid JSON and its timeline renders" "$log/trace.err"
+	fi
+
+	# The runner's verdicts: each case's name starts with what it must get.
+	NO_COLOR=1 ATONCE_RESULTS="$out/cases.tsv" timeout -k 5 120 \
+		"$out/runner_cases" >"$log/runner_cases.out" 2>&1
+	local bad
+	bad=$(awk -F'\t' '{ want = toupper($1); sub(/_.*/, "", want);
+		if (want == "EXIT" || want == "CRASH" || want == "TIMEOUT" || want == "SKIP" || want == "PASS" || want == "FAIL") {
+			if ($2 != want) print $1 ": " $2 " (want " want ")" } }' "$out/cases.tsv" 2>/dev/null)
+	if [ -s "$out/cases.tsv" ] && [ -z "$bad" ] && [ "$(wc -l <"$out/cases.tsv")" -ge 9 ]; then
+		ok "the runner's verdicts: exit(0) mid-test is a failure, crash, time-out, skip, pass"
+	else
+		echo "$bad" >"$log/runner_cases.bad"
+		fail "the runner's verdicts on misbehaving tests" "$log/runner_cases.bad"
+	fi
+}
+
+# ---------------------------------------------------------------- lessons
+lesson_tests() {
+	local l=$1 res rc n_fail n_pass tests uncovered
+	section "lesson $l"
+
+	# Mirrored trees: every solution file has a skeleton file of that name.
+	local f missing=""
+	for f in $(sed -n 's/^STUDENT_FILES *:*= *//p' "harness/$l/lesson.mk"); do
+		[ -f "lessons/$l/$f" ] && [ -f "solutions/$l/$f" ] || missing+=" $f"
+	done
+	if [ -z "$missing" ]; then ok "$l: skeleton and solution hold the same student files"
+	else fail "$l: student files missing from lessons/ or solutions/:$missing"; fi
+
+	# The skeleton compiles without a warning, and fails.
+	run_impl "$l" student; rc=$?
+	res=$build/$l/student/results.tsv
+	if [ "$rc" -eq 200 ]; then
+		fail "$l: the skeleton compiles cleanly" "$log/$l.student.out"
+	elif [ "$rc" -ne 0 ] && [ -s "$res" ]; then
+		n_pass=$(awk -F'\t' '$2 == "PASS"' "$res" | wc -l)
+		ok "$l: the skeleton compiles cleanly and fails ($n_pass of $(wc -l <"$res") tests pass on it)"
+	else
+		fail "$l: the skeleton must fail its tests (exit $rc)" "$log/$l.student.out"
+	fi
+
+	# The reference passes.
+	run_impl "$l" solution; rc=$?
+	res=$build/$l/solution/results.tsv
+	if [ "$rc" -eq 0 ] && [ -s "$res" ]; then
+		ok "$l: the reference solution passes: $(awk -F'\t' '{ print $2 }' "$res" | sort | uniq -c | tr -s ' ' | tr '\n' ',' | sed 's/,$//;s/^ //')"
+	else
+		fail "$l: the reference solution passes" "$log/$l.solution.out" 40
+	fi
+	tests=$(awk -F'\t' '{ print $1 }' "$res" 2>/dev/null)
+
+	# Every mutant fails on the test that must catch it.
+	local name replaces caught mistake t st
+	while IFS=$'\t' read -r name replaces caught mistake; do
+		[ -n "$name" ] || continue
+		if [ ! -f "harness/$l/mutants/$name.c" ]; then
+			fail "$l: mutant $name is listed but harness/$l/mutants/$name.c is missing"
+			continue
+		fi
+		# Run only the tests that must catch it: fast, and exact.
+		# (Criterion's filter is an extended glob: */@(a|b).)
+		run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"; rc=$?
+		res=$build/$l/mutant-$name/results.tsv
+		if [ "$rc" -eq 200 ]; then
+			fail "$l: mutant $name builds" "$log/$l.mutant-$name.out"
+			continue
+		fi
+		local verdicts="" all_caught=1
+		for t in ${caught//,/ }; do
+			st=$(results_status "$res" "$t")
+			verdicts+=" $t=${st:-not-run}"
+			case "$st" in FAIL | CRASH | TIMEOUT | EXIT) ;; *) all_caught=0 ;; esac
+		done
+		if [ "$all_caught" -eq 0 ] && ! grep -qv 'SKIP' <(for t in ${caught//,/ }; do results_status "$res" "$t"; done); then
+			skip "$l: mutant $name: its tests skipped on this machine ($(awk -F'\t' '{ print $4 }' "$res" | head -n 1))"
+		elif [ "$all_caught" -eq 1 ]; then
+			ok "$l: mutant $name ($mistake) is caught:$verdicts"
+		else
+			fail "$l: mutant $name ($mistake) must fail:$verdicts" "$log/$l.mutant-$name.out"
+		fi
+	done < <(mutants_of "$l")
+
+	# Every test can fail: each is the target of at least one mutant.
+	uncovered=""
+	for t in $tests; do
+		mutants_of "$l" | awk -F'\t' -v t="$t" '{ n = split($3, c, ","); for (i = 1; i <= n; i++) if (c[i] == t) found = 1 } END { exit !found }' ||
+			uncovered+=" $t"
+	done
+	if [ -z "$uncovered" ]; then ok "$l: every test has a mutant that it must reject"
+	else fail "$l: tests no mutant is mapped to (a check that cannot fail?):$uncovered"; fi
+
+	docs_tests "$l"
+}
+
+docs_tests() {
+	local l=$1 md chapters="" d bin extra n=0 bad=0
+	for md in "lessons/$l/README.md" "solutions/$l/README.md"; do
+		[ -f "$md" ] && chapters+=" $md"
+	done
+	if [ -f "lessons/$l/README.md" ]; then ok "$l: has a chapter"; else fail "$l: lessons/$l/README.md (the chapter) is missing"; fi
+	if [ -n "$chapters" ]; then
+		# shellcheck disable=SC2086
+		if python3 harness/tools/anchors.py check $chapters >"$log/$l.anchors" 2>&1; then
+			ok "$l: $(cat "$log/$l.anchors")"
+		else
+			fail "$l: chapter excerpts match the code" "$log/$l.anchors"
+		fi
+		# shellcheck disable=SC2086
+		if python3 harness/tools/links.py $chapters >"$log/$l.links" 2>&1; then
+			ok "$l: $(cat "$log/$l.links")"
+		else
+			fail "$l: every picture and file a chapter links to exists" "$log/$l.links"
+		fi
+	fi
+
+	# Demo programs: compile with -Werror, run, exit 0 within 10 s.
+	extra=$(sed -n 's/^LDLIBS_EXTRA *:*= *//p' "harness/$l/lesson.mk")
+	mkdir -p "$build/$l/demo"
+	for d in lessons/"$l"/demo/*.c; do
+		[ -f "$d" ] || continue
+		n=$((n + 1))
+		bin=$build/$l/demo/$(basename "${d%.c}")
+		# shellcheck disable=SC2086
+		if ! ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -pthread -O2 -Wall -Wextra -Werror \
+			-I"lessons/$l" -o "$bin" "$d" $extra >"$log/$l.demo" 2>&1; then
+			fail "$l: demo $d compiles with -Werror" "$log/$l.demo"; bad=1; continue
+		fi
+		if ! (cd "$build/$l/demo" && timeout -k 2 10 "./$(basename "$bin")") >"$log/$l.demo" 2>&1 </dev/null; then
+			fail "$l: demo $d runs and exits 0 within 10 s" "$log/$l.demo"; bad=1
+		fi
+	done
+	[ "$n" -gt 0 ] && [ "$bad" -eq 0 ] && ok "$l: $n demo program(s) compile with -Werror and run"
+	return 0
+}
+
+# ---------------------------------------------------------------- course-wide
+course_tests() {
+	section "diagrams and slides"
+	if harness/tools/diagrams.sh --check >"$log/diagrams" 2>&1; then
+		ok "$(tail -n 1 "$log/diagrams")"
+	else
+		fail "every diagram renders and its SVG is up to date" "$log/diagrams"
+	fi
+	if [ -x harness/tools/slides.sh ]; then
+		if harness/tools/slides.sh --check >"$log/slides" 2>&1; then
+			ok "every slide deck builds: $(tail -n 1 "$log/slides")"
+		else
+			fail "every slide deck builds" "$log/slides"
+		fi
+	fi
+	local l missing=""
+	for l in $(all_lessons); do
+		ls slides/"$l".md >/dev/null 2>&1 || missing+=" $l"
+	done
+	if [ -z "$missing" ]; then ok "every lesson has a slide deck"
+	else fail "lessons without a slide deck (slides/NN-name.md):$missing"; fi
+}
+
+selftests
+for l in ${ONLY:-$(all_lessons)}; do
+	lesson_tests "$l"
+done
+[ -z "${ONLY:-}" ] && course_tests
+
+printf '\nmake test took %ss; logs in %s/\n' "$(($(date +%s) - t_start))" "$log"
+printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+[ "$failed" -eq 0 ]
