@@ -94,7 +94,7 @@ Test(threads, overlap, .description = "run_parallel() has all its tasks in progr
 	at_trace_attach("overlap", "run_parallel: 4 tasks that wait for each other");
 	AT_MEASURED("overlap: %d of %d tasks in flight at once (%d needed)", max, N_TASKS, N_TASKS);
 	AT_HINT("start every thread first, and only then join them; a join right after each pthread_create waits for that task to end before the next one starts");
-	AT_CHECK(rc == 0, "run_parallel() returned %d (%s), not 0", rc, strerror(rc));
+	AT_CHECK_RC(rc, "run_parallel()");
 	AT_CHECK(max >= N_TASKS, "only %d task(s) were ever in progress at once: the tasks ran one after another", max);
 	AT_END();
 }
@@ -111,7 +111,7 @@ Test(threads, thread_per_task, .description = "every task runs on a new thread o
 	AT_MEASURED("threads: %d distinct threads ran the %d tasks, %ld pthread_create() calls", at_tidset_count(&tids), N_TASKS, created);
 	AT_HINT("one pthread_create() per task; the calling thread only starts and joins them");
 	(void)max;
-	AT_CHECK(rc == 0, "run_parallel() returned %d (%s), not 0", rc, strerror(rc));
+	AT_CHECK_RC(rc, "run_parallel()");
 	AT_CHECK(!at_tidset_contains(&tids, at_gettid()), "a task ran on the thread that called run_parallel(): it must run on a thread of its own");
 	AT_CHECK(at_tidset_count(&tids) == N_TASKS, "%d task(s) on %d distinct thread(s): each task needs its own", N_TASKS, at_tidset_count(&tids));
 	AT_CHECK(created == N_TASKS, "%ld pthread_create() calls for %d tasks: one per task is expected", created, N_TASKS);
@@ -150,7 +150,7 @@ Test(threads, results, .description = "each task runs exactly once and its resul
 	}
 	AT_MEASURED("results: %d of %d slots right, %d task(s) not run exactly once", N_RESULTS - wrong, N_RESULTS, bad_calls);
 	AT_HINT("give each thread a pointer to its own struct task (&tasks[i]): never the address of a loop variable or of one shared slot, which all threads see change");
-	AT_CHECK(rc == 0, "run_parallel() returned %d (%s), not 0", rc, strerror(rc));
+	AT_CHECK_RC(rc, "run_parallel()");
 	AT_CHECK(bad_calls == 0, "%d task(s) ran zero times or more than once", bad_calls);
 	AT_CHECK(wrong == 0, "%d result(s) wrong; the first: task %d holds %ld, expected %d", wrong, first_wrong,
 		 first_wrong >= 0 ? t[first_wrong].result : 0, first_wrong * first_wrong);
@@ -185,7 +185,7 @@ Test(threads, all_joined, .description = "run_parallel() returns only after ever
 		at_sleep_ms(10);
 	AT_MEASURED("joined: %d of %d tasks had finished when run_parallel() returned; threads before %d, after %d", done, N_TASKS, before, after);
 	AT_HINT("pthread_join() every thread you created before returning; a detached or forgotten thread may still be running");
-	AT_CHECK(rc == 0, "run_parallel() returned %d (%s), not 0", rc, strerror(rc));
+	AT_CHECK_RC(rc, "run_parallel()");
 	AT_CHECK(done == N_TASKS, "run_parallel() returned while %d task(s) were still running", N_TASKS - done);
 	AT_CHECK(after == before, "%d thread(s) were left behind", after - before);
 	AT_END();
@@ -231,7 +231,7 @@ Test(threads, parallel, .description = "two tasks of run_parallel() run at the s
 	AT_MEASURED("parallel: %ld ping-pong rounds in %.2f s (%.0f rounds/s; %d needed within %d s)",
 		    r.rounds_done, r.seconds, r.rate, AT_PINGPONG_ROUNDS, AT_PINGPONG_TIMEOUT_MS / 1000);
 	AT_HINT("two tasks that spin waiting for each other can only take turns quickly when both run at once, on two CPUs: start all threads before joining any, and do not restrict where they run");
-	AT_CHECK(rc == 0, "run_parallel() returned %d (%s), not 0", rc, strerror(rc));
+	AT_CHECK_RC(rc, "run_parallel()");
 	AT_CHECK(r.parallel, "only %ld rounds: the two tasks never ran at the same instant (they shared one CPU, or ran one after the other)", r.rounds_done);
 	AT_END();
 }
@@ -245,12 +245,13 @@ Test(threads, pinned_overlap, .description = "run_pinned() also has all its task
 
 	AT_MEASURED("overlap: %d of %d tasks in flight at once on one CPU (%d needed)", max, N_TASKS, N_TASKS);
 	AT_HINT("pinning changes where the threads run, not when they start: start them all, then join them all");
-	AT_CHECK(rc == 0, "run_pinned() returned %d (%s), not 0", rc, strerror(rc));
+	AT_CHECK_RC(rc, "run_pinned()");
 	AT_CHECK(max >= N_TASKS, "only %d task(s) were in progress at once", max);
 	AT_END();
 }
 
 struct where {
+	atomic_int ran;         /* tasks that ran */
 	atomic_int off_cpu;     /* samples taken on another CPU */
 	atomic_int wide_masks;  /* threads allowed on more than one CPU */
 	int cpu;
@@ -261,6 +262,7 @@ static long where_task(void *arg)
 	struct where *w = arg;
 	cpu_set_t mine;
 
+	atomic_fetch_add(&w->ran, 1);
 	if (pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine) != 0 ||
 	    CPU_COUNT(&mine) != 1 || !CPU_ISSET(w->cpu, &mine))
 		atomic_fetch_add(&w->wide_masks, 1);
@@ -283,9 +285,10 @@ Test(threads, pinned_one_cpu, .description = "every thread of run_pinned() may r
 		t[i] = (struct task){ where_task, &w, -1 };
 	rc = run_pinned(t, N_TASKS, w.cpu);
 	AT_MEASURED("pinned: %d of %d threads confined to CPU %d, %d sample(s) seen elsewhere",
-		    N_TASKS - atomic_load(&w.wide_masks), N_TASKS, w.cpu, atomic_load(&w.off_cpu));
+		    atomic_load(&w.ran) - atomic_load(&w.wide_masks), N_TASKS, w.cpu, atomic_load(&w.off_cpu));
 	AT_HINT("set the affinity in a pthread_attr_t (pthread_attr_setaffinity_np with a cpu_set_t holding only `cpu`) and pass it to every pthread_create()");
-	AT_CHECK(rc == 0, "run_pinned() returned %d (%s), not 0", rc, strerror(rc));
+	AT_CHECK_RC(rc, "run_pinned()");
+	AT_CHECK(atomic_load(&w.ran) == N_TASKS, "only %d of %d tasks ran", atomic_load(&w.ran), N_TASKS);
 	AT_CHECK(atomic_load(&w.wide_masks) == 0, "%d thread(s) may run on CPUs other than %d", atomic_load(&w.wide_masks), w.cpu);
 	AT_CHECK(atomic_load(&w.off_cpu) == 0, "threads were seen running on another CPU %d time(s)", atomic_load(&w.off_cpu));
 	AT_END();
@@ -304,7 +307,7 @@ Test(threads, pinned_not_parallel, .description = "the pinned run is concurrent 
 	AT_MEASURED("not parallel: %ld ping-pong rounds in %.2f s (%.0f rounds/s; on two CPUs %d take well under a second)",
 		    r.rounds_done, r.seconds, r.rate, AT_PINGPONG_ROUNDS);
 	AT_HINT("if the two tasks could take turns this fast, they were not confined to one CPU: check the affinity you pass to pthread_create()");
-	AT_CHECK(rc == 0, "run_pinned() returned %d (%s), not 0", rc, strerror(rc));
+	AT_CHECK_RC(rc, "run_pinned()");
 	AT_CHECK(r.players == 2, "only %d of the 2 tasks ever started", r.players);
 	AT_CHECK(!r.parallel, "the two pinned tasks ran simultaneously: %ld rounds in %.2f s is only possible on two CPUs", r.rounds_done, r.seconds);
 	AT_END();

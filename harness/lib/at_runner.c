@@ -8,6 +8,10 @@
  *                         hint: green_yield() must switch to the next task
  *   SKIP  parallel        1 CPU usable (affinity allows 1, ...): ...
  *
+ * Tests are printed in the order the test file declares them (Criterion
+ * runs them sorted by name), so a lesson's checks read as a story; on a
+ * terminal a progress line shows which test is running meanwhile.
+ *
  * It also turns a test that "passed" without reaching AT_END() into a
  * failure (Criterion counts exit(0) as a pass), and writes one line per test
  * to the file named by ATONCE_RESULTS, for `make test` and the grader:
@@ -29,11 +33,24 @@
 #include <unistd.h>
 
 static FILE *out;      /* the terminal: Criterion's quiet mode silences stderr */
+static FILE *text;     /* where report() writes: one test's buffered lines */
 static FILE *results;  /* ATONCE_RESULTS, or NULL */
 static bool color;
 static int n_pass, n_fail, n_skip;
 
 enum { PASS, FAIL, CRASH, TIMEOUT, EXIT, SKIP };
+
+/* One test's verdict, kept until the end to be printed in file order. */
+struct entry {
+	const char *name;
+	const char *file;
+	unsigned line;
+	int status;
+	char *text;
+};
+static struct entry *entries;
+static size_t n_entries, cap_entries;
+static const char *first_failure;  /* the first failing test's name, in file order */
 static const char *const status_word[] = { "PASS", "FAIL", "CRASH", "TIMEOUT", "EXIT", "SKIP" };
 
 static const char *paint(int status)
@@ -49,15 +66,15 @@ static const char *dim(void)   { return color ? "\033[2m" : ""; }
 #define INDENT "                            "
 
 /* Print text, each line after the first indented under the figure column. */
-static void print_block(const char *prefix, const char *text)
+static void print_block(const char *prefix, const char *body)
 {
-	fprintf(out, "%s%s", INDENT, prefix);
-	for (const char *p = text; *p; p++) {
-		fputc(*p, out);
+	fprintf(text, "%s%s", INDENT, prefix);
+	for (const char *p = body; *p; p++) {
+		fputc(*p, text);
 		if (*p == '\n')
-			fprintf(out, "%s%*s", INDENT, (int)strlen(prefix), "");
+			fprintf(text, "%s%*s", INDENT, (int)strlen(prefix), "");
 	}
-	fputc('\n', out);
+	fputc('\n', text);
 }
 
 /* One line, tabs and newlines flattened, for the results file. */
@@ -102,10 +119,31 @@ static void collect(struct criterion_assert_stats *a, struct notes *n)
 	}
 }
 
+static void keep(struct criterion_test_stats *st, int status, char *buf)
+{
+	if (n_entries == cap_entries) {
+		cap_entries = cap_entries ? 2 * cap_entries : 32;
+		entries = realloc(entries, cap_entries * sizeof(*entries));
+		if (!entries)
+			abort();
+	}
+	entries[n_entries++] = (struct entry){
+		st->test->name,
+		st->test->data ? st->test->data->file_ : "",
+		st->test->data ? st->test->data->line_ : 0,
+		status, buf,
+	};
+}
+
 static void report(struct criterion_test_stats *st, int status, const char *detail)
 {
 	struct notes n = { 0 };
 	const char *desc = st->test->data ? st->test->data->description : NULL;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!(text = open_memstream(&buf, &len)))
+		abort();
 
 	collect(st->asserts, &n);
 	if (status == PASS && !n.reached_end) {
@@ -117,7 +155,7 @@ static void report(struct criterion_test_stats *st, int status, const char *deta
 			: st->exit_code ? "the test process exited with a non-zero status before its last check"
 			: "the test failed";
 
-	fprintf(out, "  %s%-7s%s %-19s %s\n", paint(status), status_word[status], reset(),
+	fprintf(text, "  %s%-7s%s %-19s %s\n", paint(status), status_word[status], reset(),
 		st->test->name, n.n_measured ? n.measured[0] : (status == SKIP ? detail : ""));
 	for (int i = 1; i < n.n_measured; i++)
 		print_block("", n.measured[i]);
@@ -126,7 +164,7 @@ static void report(struct criterion_test_stats *st, int status, const char *deta
 			print_block("checks: ", desc);
 		print_block("\342\234\227 ", detail); /* ✗ */
 		if (n.picture) {
-			fprintf(out, "%s%syour run, time flowing right:%s\n", INDENT, dim(), reset());
+			fprintf(text, "%s%syour run, time flowing right:%s\n", INDENT, dim(), reset());
 			print_block("", n.picture);
 		}
 		if (n.hint)
@@ -134,6 +172,8 @@ static void report(struct criterion_test_stats *st, int status, const char *deta
 		if (n.trace)
 			print_block("trace: ", n.trace);
 	}
+	fclose(text);
+	keep(st, status, buf);
 	if (status == PASS)
 		n_pass++;
 	else if (status == SKIP)
@@ -163,6 +203,21 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set)
 		fprintf(out, "%s\n", title);
 }
 
+/* On a terminal: which test runs now (a failing one may take seconds). */
+ReportHook(PRE_TEST)(struct criterion_test *test)
+{
+	if (color)
+		fprintf(out, "\r\033[K  %srunning %s ...%s", dim(), test->name, reset());
+}
+
+static int by_place(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->file, y->file);
+
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
 ReportHook(POST_TEST)(struct criterion_test_stats *st)
 {
 	if (st->test_status == CR_STATUS_SKIPPED)
@@ -186,10 +241,21 @@ ReportHook(TEST_CRASH)(struct criterion_test_stats *st)
 ReportHook(POST_ALL)(struct criterion_global_stats *g)
 {
 	(void)g;
+	if (color)
+		fprintf(out, "\r\033[K");
+	qsort(entries, n_entries, sizeof(*entries), by_place);
+	for (size_t i = 0; i < n_entries; i++) {
+		fputs(entries[i].text, out);
+		if (!first_failure && entries[i].status != PASS && entries[i].status != SKIP)
+			first_failure = entries[i].name;
+	}
 	fprintf(out, "  %s%d of %d checks passed", dim(), n_pass, n_pass + n_fail + n_skip);
 	if (n_skip)
 		fprintf(out, ", %d skipped", n_skip);
 	fprintf(out, "%s\n", reset());
+	if (first_failure)
+		fprintf(out, "  next: make '%s' pass (the checks are listed in the order the lesson builds them)\n",
+			first_failure);
 }
 
 int main(int argc, char **argv)

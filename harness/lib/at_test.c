@@ -3,7 +3,9 @@
  */
 #include "at_test.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 void at_trace_attach(const char *name, const char *title)
 {
@@ -24,4 +26,15 @@ void at_require_cpus(int n)
 
 	if (at_usable_cpus(why, sizeof(why)) < n)
 		cr_skip_test("%s: parallelism cannot be shown here (%d needed)", why, n);
+}
+
+const char *at_rc_text(int rc, const char *call)
+{
+	static char text[200];
+
+	if (rc == ENOSYS)
+		snprintf(text, sizeof(text), "%s is not written yet: it returns ENOSYS, the skeleton's placeholder (see its TODOs)", call);
+	else
+		snprintf(text, sizeof(text), "%s returned %d (%s), not 0", call, rc, strerror(rc));
+	return text;
 }

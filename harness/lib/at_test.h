@@ -42,6 +42,14 @@
  */
 void at_trace_attach(const char *name, const char *title);
 
+/*
+ * Check that a call of the code under test returned 0, saying in plain
+ * words what a non-zero value means (ENOSYS: the skeleton's placeholder,
+ * i.e. "not written yet").
+ */
+#define AT_CHECK_RC(rc, call) AT_CHECK((rc) == 0, "%s", at_rc_text((rc), (call)))
+const char *at_rc_text(int rc, const char *call);
+
 /* Skip the calling test, with the reason, when fewer than n CPUs are usable. */
 void at_require_cpus(int n);
 
