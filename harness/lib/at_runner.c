@@ -159,6 +159,8 @@ static void report(struct criterion_test_stats *st, int status, const char *deta
 		st->test->name, n.n_measured ? n.measured[0] : (status == SKIP ? detail : ""));
 	for (int i = 1; i < n.n_measured; i++)
 		print_block("", n.measured[i]);
+	if (status == SKIP && n.n_measured)
+		print_block("skipped: ", detail);
 	if (status != PASS && status != SKIP) {
 		if (desc && *desc)
 			print_block("checks: ", desc);

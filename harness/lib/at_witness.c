@@ -2,7 +2,10 @@
  * at_witness.c - the ping-pong witness (see at_witness.h).
  */
 #include "at_witness.h"
+#include "at_cpu.h"
 #include "at_time.h"
+
+#include <stdio.h>
 
 static inline void cpu_relax(void)
 {
@@ -77,4 +80,28 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp)
 	r.rate = r.seconds > 0 ? r.rounds_done / r.seconds : 0.0;
 	r.parallel = r.rounds_done >= pp->rounds && !atomic_load(&pp->gave_up);
 	return r;
+}
+
+int at_pingpong_verdict(const struct at_pingpong_result *r, char *why, size_t whylen)
+{
+	double calib;
+
+	if (r->parallel) {
+		snprintf(why, whylen, "%ld rounds in %.2f s", r->rounds_done, r->seconds);
+		return AT_YES;
+	}
+	/* Slow turns: our code on one CPU, or other programs holding both.
+	 * Ask the machine before blaming the code. */
+	calib = at_calibrate_ratio(300);
+	/* 1.25, not 2: with one CPU held by another program, two threads of
+	 * ours still overlap a third of the time (~1.33x), and correct code
+	 * then does thousands of rounds a second; code on one CPU, ~100. */
+	if (calib < 1.25) {
+		snprintf(why, whylen, "the machine is overloaded: two busy threads of the harness reached only %.2fx CPU/wall (1.25x needed), so parallelism cannot be judged now (%ld rounds done)",
+			 calib, r->rounds_done);
+		return AT_SKIP;
+	}
+	snprintf(why, whylen, "only %ld rounds in %.2f s, while two busy threads of the harness reach %.2fx CPU/wall here",
+		 r->rounds_done, r->seconds, calib);
+	return AT_NO;
 }

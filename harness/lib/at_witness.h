@@ -19,6 +19,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* 20,000 rounds inside 5 s separate one core from two by ~30x both ways. */
@@ -49,5 +50,13 @@ void at_pingpong_init(struct at_pingpong *pp, long rounds, int timeout_ms);
 void at_pingpong_play(struct at_pingpong *pp, int side);
 
 struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp);
+
+/*
+ * The verdict on a run meant to be parallel: AT_YES when it completed;
+ * otherwise AT_SKIP when the machine is shown to be overloaded (two busy
+ * threads of the harness's own cannot reach 1.25x CPU/wall: nobody could
+ * show parallelism now), else AT_NO. why receives the sentence to print.
+ */
+int at_pingpong_verdict(const struct at_pingpong_result *r, char *why, size_t whylen);
 
 #endif
