@@ -173,13 +173,20 @@ int at_trace_write_dot(const struct at_trace *tr, const char *path, const char *
 	fprintf(f, "// A timeline of one real run, written by the atonce harness.\n"
 		   "// Render: dot -Tsvg this.dot > this.svg\n"
 		   "graph timeline {\n"
-		   "  layout=neato; splines=false; outputorder=nodesfirst;\n"
+		   "  layout=neato; inputscale=72; splines=false; outputorder=nodesfirst;\n"
 		   "  label=\"%s\\ntime runs left to right: %.2f ms in all\"; labelloc=t; fontname=\"Helvetica\";\n"
 		   "  node [shape=box, style=filled, fixedsize=true, fontname=\"Helvetica\", fontsize=9, pin=true, penwidth=0.5];\n",
 		title ? title : "a run", (double)(t1 - t0) / AT_NS_PER_MS);
-	for (int l = 0; l < lanes; l++)
-		fprintf(f, "  lane%d [label=\"task %d\", shape=plaintext, style=\"\", width=0.9, height=0.3, pos=\"%.1f,%.1f!\"];\n",
-			l, l, -label_pt / 2, -l * row_pt);
+	/* A row is named after its first slice: the harness names its tasks. */
+	for (int l = 0; l < lanes; l++) {
+		const char *name = NULL;
+
+		for (int i = 0; i < n && !name; i++)
+			if (tr->ev[i].lane == l)
+				name = tr->ev[i].name;
+		fprintf(f, "  lane%d [label=\"%s\", shape=plaintext, style=\"\", width=0.9, height=0.3, pos=\"%.1f,%.1f!\"];\n",
+			l, name ? name : "", -label_pt / 2, -l * row_pt);
+	}
 	for (int i = 0; i < n; i++) {
 		const struct at_trace_event *e = &tr->ev[i];
 		double x0 = (double)(e->t0_ns - t0) * scale;
@@ -187,11 +194,11 @@ int at_trace_write_dot(const struct at_trace *tr, const char *path, const char *
 
 		if (w < 1.0)
 			w = 1.0; /* a slice too short to see still shows */
-		fprintf(f, "  e%d [label=\"%s\", tooltip=\"%s: thread %d, CPU %d, %.3f ms\", fillcolor=\"%s\", width=%.3f, height=0.3, pos=\"%.1f,%.1f!\"%s];\n",
-			i, w > 40 ? e->name : "", e->name, (int)e->tid, e->cpu,
+		/* The row says whose slice it is; the tooltip says where it ran. */
+		fprintf(f, "  e%d [label=\"\", tooltip=\"%s: thread %d, CPU %d, %.3f ms\", fillcolor=\"%s\", width=%.3f, height=0.3, pos=\"%.1f,%.1f!\"];\n",
+			i, e->name, (int)e->tid, e->cpu,
 			(double)(end_of(e, t1) - e->t0_ns) / AT_NS_PER_MS,
-			lane_colors[e->lane % 8], w / 72.0, x0 + w / 2, -e->lane * row_pt,
-			w > 40 ? "" : ", xlabel=\"\"");
+			lane_colors[e->lane % 8], w / 72.0, x0 + w / 2, -e->lane * row_pt);
 	}
 	fprintf(f, "}\n");
 	return fclose(f) == 0 ? 0 : -1;

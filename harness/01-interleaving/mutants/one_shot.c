@@ -1,0 +1,140 @@
+/*
+ * Mutant one_shot: green_run() loops "while (!all_done)" and sets the flag
+ * when the queue empties, but never clears it. The first run is perfect;
+ * every later green_run() returns at once and its tasks never run.
+ * Caught by: green::run_again.
+ */
+#include "green.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <ucontext.h>
+
+struct green_task {
+	ucontext_t ctx;          /* its registers while it is not running */
+	void *stack;             /* GREEN_STACK_SIZE bytes of its own */
+	green_fn fn;
+	void *arg;
+	bool finished;           /* fn has returned */
+	struct green_task *next; /* the task behind it in the run queue */
+};
+
+/* One OS thread runs all of this, so nothing here needs a lock. */
+static ucontext_t scheduler;            /* green_run(), while a task runs */
+static struct green_task *current;      /* the running task; NULL outside */
+static struct green_task *head, *tail;  /* the run queue, oldest first */
+static bool all_done;                   /* the mistake: set once, never cleared */
+
+static void enqueue(struct green_task *t)
+{
+	t->next = NULL;
+	if (tail)
+		tail->next = t;
+	else
+		head = t;
+	tail = t;
+}
+
+static struct green_task *dequeue(void)
+{
+	struct green_task *t = head;
+
+	if (t) {
+		head = t->next;
+		if (!head)
+			tail = NULL; /* empty again: the next enqueue starts afresh */
+	}
+	return t;
+}
+
+/*
+ * Every task starts here, on its own stack (makecontext passes only int
+ * arguments, so the task is found through `current`). When this function
+ * returns, ucontext follows uc_link back to the scheduler.
+ */
+static void task_entry(void)
+{
+	struct green_task *me = current;
+
+	me->fn(me->arg);
+	me->finished = true;
+}
+
+static void free_task(struct green_task *t)
+{
+	free(t->stack);
+	free(t);
+}
+
+int green_spawn(green_fn fn, void *arg)
+{
+	struct green_task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return ENOMEM;
+	t->stack = malloc(GREEN_STACK_SIZE);
+	if (!t->stack) {
+		free(t);
+		return ENOMEM;
+	}
+	t->fn = fn;
+	t->arg = arg;
+	/* getcontext fills in what makecontext needs (the signal mask...);
+	 * then we give the context its own stack and an entry point. */
+	if (getcontext(&t->ctx) != 0) {
+		int err = errno;
+
+		free_task(t);
+		return err;
+	}
+	t->ctx.uc_stack.ss_sp = t->stack;
+	t->ctx.uc_stack.ss_size = GREEN_STACK_SIZE;
+	t->ctx.uc_link = &scheduler;  /* where to go when task_entry returns */
+	makecontext(&t->ctx, task_entry, 0);
+	enqueue(t);
+	return 0;
+}
+
+void green_yield(void)
+{
+	struct green_task *me = current;
+
+	if (!me)
+		return;  /* ordinary code: there is no task to switch away from */
+	/* Save this task's registers in its context and load the
+	 * scheduler's: green_run() carries on after its swapcontext. We come
+	 * back here when the scheduler switches to this task again. */
+	swapcontext(&me->ctx, &scheduler);
+}
+
+int green_run(void)
+{
+	struct green_task *t;
+
+	if (current)
+		return EDEADLK;  /* misuse from a task: refuse, or `scheduler` is overwritten */
+	while (!all_done) {
+		t = dequeue();
+		if (!t) {
+			all_done = true;  /* ...and a later green_run() finds it still set */
+			break;
+		}
+		current = t;
+		/* The context switch: save the scheduler here, run t until it
+		 * yields or returns. Either way we resume on the next line. */
+		if (swapcontext(&scheduler, &t->ctx) != 0) {
+			int err = errno;
+
+			current = NULL;
+			enqueue(t);
+			return err;
+		}
+		current = NULL;
+		if (t->finished)
+			free_task(t);  /* safe: we are on the scheduler's stack now */
+		else
+			enqueue(t);    /* it yielded: to the back of the queue */
+	}
+	return 0;
+}
