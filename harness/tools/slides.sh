@@ -8,9 +8,11 @@
 #                             pictures are found relative to each deck)
 #   slides.sh --check [DECK.md...]
 #                             build every deck into a temporary folder and fail
-#                             when pandoc fails, a picture a deck refers to
-#                             does not exist, or the result would need the
-#                             network; nothing is written under $BUILD
+#                             when pandoc fails, a deck has no title, a
+#                             picture it refers to does not exist, the result
+#                             would need the network, or (all decks) a deck
+#                             is not named after a lessons/ folder; nothing
+#                             is written under $BUILD (what `make test` runs)
 #
 # Each deck is self-contained HTML (reveal.js 5, its theme, our atonce.css and
 # every picture embedded): open the file directly, no server, no network.
@@ -25,6 +27,10 @@ root=$PWD
 build=${BUILD:-build}
 
 die() { echo "slides.sh: $*" >&2; exit 2; }
+
+# Temporary files and folders, removed however the script ends.
+scratch=()
+trap 'rm -rf "${scratch[@]}"' EXIT
 
 check=0
 if [ "${1:-}" = --check ]; then
@@ -68,6 +74,7 @@ install_reveal() {
 		die "npm is missing (needed once, to fetch reveal.js): run 'make slides' (installs it as root) or: sudo apt-get install npm"
 	local log
 	log=$(mktemp) || die "mktemp failed"
+	scratch+=("$log")
 	# Two builds at once (make slides while make test checks the decks)
 	# must not both rewrite node_modules.
 	exec 9>"${TMPDIR:-/tmp}/atonce-slides-npm.$(id -u).lock"
@@ -76,7 +83,9 @@ install_reveal() {
 		echo "  NPM     slides/node_modules (reveal.js, from slides/package-lock.json)"
 		if ! npm ci --prefix slides --no-audit --no-fund --loglevel=error \
 			>"$log" 2>&1 || ! [ -f "$reveal/dist/reveal.js" ]; then
-			grep -v 'Unknown user config' "$log" | tail -n 15 >&2
+			# The gist, without npm's stack trace.
+			grep -v -e 'Unknown user config' -e '^npm error  *at ' -e '^npm error *$' \
+				"$log" | head -n 6 | sed 's/^/    /' >&2
 			rm -f "$log"
 			die "could not install reveal.js with 'npm ci --prefix slides' (it needs the npm registry once; the decks themselves never need the network)"
 		fi
@@ -91,7 +100,7 @@ reveal_ok || install_reveal
 # --- where the decks go --------------------------------------------------------
 if [ "$check" -eq 1 ]; then
 	work=$(mktemp -d) || die "mktemp failed"
-	trap 'rm -rf "$work"' EXIT
+	scratch+=("$work")
 	out=$work/slides
 	assets=$work/assets
 else
@@ -99,7 +108,6 @@ else
 	assets=$build/slides-assets
 fi
 mkdir -p "$out" "$assets" || die "cannot create $out"
-out_abs=$(cd "$out" && pwd)
 assets=$(cd "$assets" && pwd)
 
 # pandoc 2.x embeds with --self-contained; pandoc 3 renamed it.
@@ -109,16 +117,20 @@ else
 	embed=(--self-contained)
 fi
 
-# The reveal.js that pandoc embeds: the files of the npm package, except the
-# theme. reveal.js's "white" theme @imports its font in four formats (3 MB
-# once embedded); ours (atonce-white) declares the WOFF files only (0.6 MB),
-# which every current browser reads. Rebuilt on every run: it is cheap.
+# put FILE: write stdin to FILE in one step (another build may be reading it).
+put() { cat >"$1.$$" && mv -f "$1.$$" "$1"; }
+
+# What pandoc embeds, gathered in $assets (rebuilt on every run: it is cheap).
+# The reveal.js files are those of the npm package, except the theme:
+# reveal.js's "white" theme @imports its font in four formats (3 MB once
+# embedded); ours, atonce-white, is the same theme with the WOFF files only
+# (0.6 MB), which every current browser reads.
 stage_reveal() {
 	local s=$assets/reveal f
 	mkdir -p "$s/dist/theme" "$s/plugin/notes" "$s/plugin/search" "$s/plugin/zoom"
 	for f in dist/reset.css dist/reveal.css dist/reveal.js \
 		plugin/notes/notes.js plugin/search/search.js plugin/zoom/zoom.js; do
-		ln -sfn "$reveal/$f" "$s/$f"
+		[ "$(readlink "$s/$f")" = "$reveal/$f" ] || ln -sfn "$reveal/$f" "$s/$f"
 	done
 	local fonts=$reveal/dist/theme/fonts/source-sans-pro theme=$s/dist/theme/atonce-white.css
 	{
@@ -130,11 +142,12 @@ stage_reveal() {
 				"$fonts/source-sans-pro-$name.woff" "$weight" "$style"
 		done
 		grep -v '^@import' "$reveal/dist/theme/white.css"
-	} >"$theme.tmp" && mv -f "$theme.tmp" "$theme"
-	# Our script (fits code listings to their slide), as pandoc includes it.
-	{ echo '<script>'; cat slides/atonce.js; echo '</script>'; } >"$assets/after.html"
+	} | put "$theme"
+	# Our script (fits listings and pictures to their slide), as pandoc
+	# includes it: an HTML fragment.
+	{ echo '<script>'; cat slides/atonce.js; echo '</script>'; } | put "$assets/after.html"
 	# The Lua filter that lists what a deck refers to (see deck_info).
-	cat >"$assets/info.lua" <<'EOF'
+	put "$assets/info.lua" <<'EOF'
 -- Prints a deck's title, subtitle and every picture it refers to, one per line.
 local lines = {}
 local function add(kind, value)
@@ -239,13 +252,15 @@ html_escape() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/
 
 bad=0 built=0 n=0
 index_rows=""
+err=$(mktemp) || die "mktemp failed"
+scratch+=("$err")
 for deck in "${decks[@]}"; do
 	n=$((n + 1))
 	name=$(basename "$deck" .md)
 	html=$out/$name.html
-	if ! info=$(deck_info "$deck" 2>"$assets/err"); then
+	if ! info=$(deck_info "$deck" 2>"$err"); then
 		echo "$deck: pandoc cannot read it:" >&2
-		sed 's/^/    /' "$assets/err" >&2
+		sed 's/^/    /' "$err" >&2
 		bad=1
 		continue
 	fi
@@ -277,38 +292,40 @@ for deck in "${decks[@]}"; do
 	fi
 
 	[ "$check" -eq 0 ] && echo "  SLIDES  $html"
-	tmp=$out/.$name.html.tmp
-	if ! pandoc "${pandoc_args[@]}" --resource-path="$(dirname "$deck")" \
-		--metadata pagetitle="$title" \
-		-o "$tmp" "$deck" 2>"$assets/err"; then
+	tmp=$(mktemp "$out/.$name.XXXXXX") || die "mktemp in $out failed"
+	scratch+=("$tmp")
+	cmd=(pandoc "${pandoc_args[@]}" --resource-path="$(dirname "$deck")"
+		--metadata pagetitle="$title" -o "$tmp" "$deck")
+	[ "${V:-0}" = 1 ] && printf '%q ' "${cmd[@]}" && echo
+	if ! "${cmd[@]}" 2>"$err"; then
 		echo "$deck: pandoc failed:" >&2
-		sed 's/^/    /' "$assets/err" >&2
+		sed 's/^/    /' "$err" >&2
 		rm -f "$tmp"
 		bad=1
 		continue
 	fi
 	# pandoc only warns when it cannot embed something; for us that is an
 	# error (the deck would show a hole, or need the network).
-	if grep -qiE 'could not fetch|fetch resource' "$assets/err"; then
+	if grep -qiE 'could not fetch|fetch resource' "$err"; then
 		echo "$deck: pandoc could not embed everything:" >&2
-		sed 's/^/    /' "$assets/err" >&2
+		sed 's/^/    /' "$err" >&2
 		rm -f "$tmp"
 		bad=1
 		continue
 	fi
-	[ -s "$assets/err" ] && sed "s|^|    $deck: |" "$assets/err" >&2
+	[ -s "$err" ] && sed "s|^|    $deck: |" "$err" >&2
 	ext=$(external_refs "$tmp")
 	if [ -n "$ext" ]; then
 		echo "$deck: the built deck still refers to files outside itself:" >&2
-		printf '    %s\n' $ext >&2
+		printf "    %s\n" "$ext" >&2
 		rm -f "$tmp"
 		bad=1
 		continue
 	fi
-	mv -f "$tmp" "$html"
+	chmod 0644 "$tmp" && mv -f "$tmp" "$html"
 	built=$((built + 1))
 done
-rm -f "$assets/err"
+rm -f "$err"
 
 if [ "$check" -eq 1 ]; then
 	if [ "$n" -eq 0 ]; then
@@ -362,11 +379,11 @@ to the deck's address and print to PDF from Chromium.</p>
 </body>
 </html>
 EOF
-	} >"$index.tmp"
-	if cmp -s "$index.tmp" "$index"; then
-		rm -f "$index.tmp"
+	} >"$index.$$"
+	if cmp -s "$index.$$" "$index"; then
+		rm -f "$index.$$"
 	else
-		mv -f "$index.tmp" "$index"
+		mv -f "$index.$$" "$index"
 		echo "  SLIDES  $index"
 	fi
 fi
