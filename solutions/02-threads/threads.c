@@ -59,10 +59,12 @@ static int run_all(struct task *tasks, size_t n, const pthread_attr_t *attr)
 }
 /* ANCHOR_END: run_all */
 
+/* ANCHOR: run_parallel */
 int run_parallel(struct task *tasks, size_t n)
 {
 	return run_all(tasks, n, NULL);
 }
+/* ANCHOR_END: run_parallel */
 
 /* ANCHOR: run_pinned */
 int run_pinned(struct task *tasks, size_t n, int cpu)
