@@ -26,7 +26,7 @@ help:
 	@echo '      IMPL=mutant:NAME       ... on a deliberately wrong solution (harness/NN-*/mutants.tsv)'
 	@echo '  make watch LESSON=n        check again whenever a file of lesson n changes'
 	@echo '  make test                  the project'\''s own tests (harness, skeletons, solutions, mutants, chapters)'
-	@echo '  make diagrams              render every lessons/*/diagrams/*.dot to SVG'
+	@echo '  make diagrams [LESSON=n]   draw real-run timelines and render lessons/*/diagrams/*.dot to SVG'
 	@echo '  make slides                build one offline HTML deck per lesson into $(BUILD)/slides/'
 	@echo '  make bench LESSON=n        benchmarks beside real peers (lessons that have them)'
 	@echo '  make clean                 remove $(BUILD)/'
@@ -41,7 +41,7 @@ test:
 
 diagrams:
 	@harness/tools/deps.sh docs
-	@harness/tools/diagrams.sh
+	@harness/tools/diagrams.sh '$(LESSON)'
 
 slides:
 	@harness/tools/deps.sh docs slides

@@ -5,6 +5,7 @@
 #                          pictures.c, on the reference solution) to write
 #                          timelines of real runs, then render every
 #                          lessons/*/diagrams/*.dot to the SVG beside it
+#   diagrams.sh LESSON     the same for one lesson (1, 01 or 01-interleaving)
 #   diagrams.sh --check    render each .dot to a temporary file and compare
 #                          with the committed SVG; exit 1 if one fails to
 #                          render or is stale
@@ -35,15 +36,22 @@ if [ "${1:-}" = --check ]; then
 	exit "$bad"
 fi
 
-for l in $(all_lessons); do
+if [ -n "${1:-}" ]; then
+	lessons=$(resolve_lesson "$1") || exit 2
+else
+	lessons=$(all_lessons)
+fi
+for l in $lessons; do
 	[ -f "harness/$l/pictures.c" ] || continue
 	make --no-print-directory -s -f harness/mk/lesson.mk LESSON_NAME="$l" \
 		IMPL=solution BUILD="$build" WERROR=1 "$build/$l/solution/pictures" || exit 1
 	echo "  RUN     $build/$l/solution/pictures lessons/$l/diagrams"
 	timeout 60 "$build/$l/solution/pictures" "lessons/$l/diagrams" || exit 1
 done
-for dot in lessons/*/diagrams/*.dot; do
-	[ -f "$dot" ] || continue
-	echo "  DOT     $dot"
-	dot -Tsvg "$dot" -o "${dot%.dot}.svg" || exit 1
+for l in $lessons; do
+	for dot in lessons/"$l"/diagrams/*.dot; do
+		[ -f "$dot" ] || continue
+		echo "  DOT     $dot"
+		dot -Tsvg "$dot" -o "${dot%.dot}.svg" || exit 1
+	done
 done
