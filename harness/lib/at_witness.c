@@ -25,6 +25,8 @@ void at_pingpong_init(struct at_pingpong *pp, long rounds, int timeout_ms)
 	atomic_init(&pp->end_ns, 0);
 	atomic_init(&pp->gave_up, false);
 	atomic_init(&pp->players, 0);
+	atomic_init(&pp->active, 0);
+	atomic_init(&pp->max_active, 0);
 }
 
 /* The deadline starts with the first side, not at init: the code under
@@ -43,8 +45,13 @@ void at_pingpong_play(struct at_pingpong *pp, int side)
 	int64_t deadline = start_clock(pp) + pp->timeout_ns;
 	long last = 2 * pp->rounds;
 	unsigned spins = 0;
+	int now, seen;
 
 	atomic_fetch_add(&pp->players, 1);
+	now = atomic_fetch_add(&pp->active, 1) + 1;
+	seen = atomic_load(&pp->max_active);
+	while (now > seen && !atomic_compare_exchange_weak(&pp->max_active, &seen, now))
+		;
 	for (;;) {
 		long t = atomic_load_explicit(&pp->turn, memory_order_acquire);
 
@@ -67,6 +74,7 @@ void at_pingpong_play(struct at_pingpong *pp, int side)
 		}
 		cpu_relax();
 	}
+	atomic_fetch_sub(&pp->active, 1);
 }
 
 struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp)
@@ -76,6 +84,7 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp)
 
 	r.rounds_done = atomic_load(&pp->turn) / 2;
 	r.players = atomic_load(&pp->players);
+	r.overlapped = atomic_load(&pp->max_active) >= 2;
 	r.seconds = (start && end > start) ? (double)(end - start) / AT_NS_PER_S : 0.0;
 	r.rate = r.seconds > 0 ? r.rounds_done / r.seconds : 0.0;
 	r.parallel = r.rounds_done >= pp->rounds && !atomic_load(&pp->gave_up);
@@ -89,6 +98,11 @@ int at_pingpong_verdict(const struct at_pingpong_result *r, char *why, size_t wh
 	if (r->parallel) {
 		snprintf(why, whylen, "%ld rounds in %.2f s", r->rounds_done, r->seconds);
 		return AT_YES;
+	}
+	if (!r->overlapped) {
+		snprintf(why, whylen, "the two tasks never even overlapped: the second started only after the first had given up (%ld rounds)",
+			 r->rounds_done);
+		return AT_NO;
 	}
 	/* Slow turns: our code on one CPU, or other programs holding both.
 	 * Ask the machine before blaming the code. */

@@ -34,6 +34,8 @@ struct at_pingpong {
 	_Atomic int64_t end_ns;   /* when the last move or the give-up happened */
 	_Atomic bool gave_up;
 	_Atomic int players;      /* sides that have started */
+	_Atomic int active;       /* sides playing now */
+	_Atomic int max_active;   /* most sides playing at one moment */
 };
 
 struct at_pingpong_result {
@@ -42,6 +44,7 @@ struct at_pingpong_result {
 	double rate;        /* rounds per second */
 	bool parallel;      /* all rounds done before the deadline */
 	int players;        /* how many sides ever started (2 expected) */
+	bool overlapped;    /* were both sides ever playing at the same time? */
 };
 
 void at_pingpong_init(struct at_pingpong *pp, long rounds, int timeout_ms);
@@ -53,7 +56,8 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp);
 
 /*
  * The verdict on a run meant to be parallel: AT_YES when it completed;
- * otherwise AT_SKIP when the machine is shown to be overloaded (two busy
+ * AT_NO when the two sides never played at the same time (the code ran
+ * them one after the other: no load excuses that); otherwise AT_SKIP when the machine is shown to be overloaded (two busy
  * threads of the harness's own cannot reach 1.25x CPU/wall: nobody could
  * show parallelism now), else AT_NO. why receives the sentence to print.
  */

@@ -45,7 +45,7 @@ Test(witness, two_cpus_parallel, .description = "two free threads complete the r
 	at_require_cpus(2);
 	r = two_threads(NULL, AT_PINGPONG_TIMEOUT_MS);
 	AT_MEASURED("witness: %ld rounds in %.3f s (%.0f rounds/s)", r.rounds_done, r.seconds, r.rate);
-	AT_CHECK(r.parallel && r.players == 2, "two threads on two CPUs must complete the rounds");
+	AT_CHECK(r.parallel && r.players == 2 && r.overlapped, "two threads on two CPUs must complete the rounds");
 	AT_END();
 }
 
@@ -74,6 +74,7 @@ Test(witness, sequential_gives_up, .description = "one side played after the oth
 {
 	struct at_pingpong pp;
 	struct at_pingpong_result r;
+	char why[300];
 
 	at_pingpong_init(&pp, AT_PINGPONG_ROUNDS, 300);
 	at_pingpong_play(&pp, 0);   /* alone: waits for side 1 until the deadline */
@@ -81,5 +82,8 @@ Test(witness, sequential_gives_up, .description = "one side played after the oth
 	r = at_pingpong_result(&pp);
 	AT_MEASURED("witness: sequential, %ld rounds in %.2f s", r.rounds_done, r.seconds);
 	AT_CHECK(!r.parallel && r.rounds_done == 0, "sequential play must do no round");
+	AT_CHECK(!r.overlapped, "the two sides never played at the same time");
+	AT_CHECK(at_pingpong_verdict(&r, why, sizeof(why)) == AT_NO,
+		 "sequential play is a NO whatever the load: %s", why);
 	AT_END();
 }
