@@ -65,8 +65,10 @@ void at_trace_busy(struct at_trace *tr, const char *name, int lane, int cpu_ms)
 {
 	const int64_t gap_ns = 100 * 1000;
 	int64_t cpu_end = at_thread_cpu_ns() + (int64_t)cpu_ms * AT_NS_PER_MS;
-	int64_t last = at_now_ns();
 	int slice = at_trace_begin(tr, name, lane);
+	/* After begin: its first write may fault in a copy-on-write page
+	 * (a forked child), and a slice must not end before it starts. */
+	int64_t last = at_now_ns();
 	volatile unsigned long sink = 0;
 
 	while (at_thread_cpu_ns() < cpu_end) {
