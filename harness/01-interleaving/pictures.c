@@ -57,35 +57,6 @@ static void worker(void *arg)
 	}
 }
 
-/*
- * at_trace_write_dot() places boxes in points, but neato reads `pos` in
- * inches unless the graph sets inputscale: without it the picture is 72
- * times too large. Add inputscale=72 here if the writer did not.
- */
-static int fix_scale(const char *path)
-{
-	static char text[1 << 20];
-	const char *key = "layout=neato;";
-	char *at;
-	size_t n;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	if (strstr(text, "inputscale") || !(at = strstr(text, key)))
-		return 0;
-	if (!(f = fopen(path, "w")))
-		return -1;
-	at += strlen(key);
-	fwrite(text, 1, (size_t)(at - text), f);
-	fputs(" inputscale=72;", f);
-	fputs(at, f);
-	return fclose(f) == 0 ? 0 : -1;
-}
-
 /* One run of the four workers into the global trace; 0 or -1. */
 static int run_once(bool yields)
 {
@@ -132,7 +103,7 @@ static int draw(const char *dir, const char *file, const char *title, bool yield
 			memcpy(&best, at_trace_global(), sizeof(best));
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (at_trace_write_dot(&best, path, title) != 0 || fix_scale(path) != 0) {
+	if (at_trace_write_dot(&best, path, title) != 0) {
 		perror(path);
 		return 1;
 	}
