@@ -60,16 +60,30 @@ fail:
 	return -1;
 }
 
-/* Close every descriptor the child inherited, except the ones it needs. */
+/* Close every descriptor the child inherited, except the ones it needs:
+ * those listed in /proc/self/fd (not every number up to the limit, which
+ * may be a million). */
 static void close_inherited(int keep1, int keep2)
 {
-	long max = sysconf(_SC_OPEN_MAX);
+	int fds[1024], n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
 
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (int fd = 3; fd < max; fd++)
-		if (fd != keep1 && fd != keep2)
-			close(fd);
+	if (!d) {
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != keep1 && fd != keep2)
+				close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL && n < 1024) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd > 2 && fd != keep1 && fd != keep2 && fd != dirfd(d))
+			fds[n++] = fd;
+	}
+	closedir(d);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
 }
 
 static _Noreturn void run_child(struct at_server *s, pid_t parent, at_serve_fn fn,
@@ -107,6 +121,8 @@ static _Noreturn void run_child(struct at_server *s, pid_t parent, at_serve_fn f
 	s->report->threads_created = at_pthread_create_calls();
 	s->report->forks = at_fork_calls();
 	s->report->fds_after = at_count_fds();
+	/* The state is stored last, and atomically: a test process that
+	 * reads RETURNED also sees every field written above. */
 	atomic_store(&s->report->state, AT_SERVER_RETURNED);
 	_exit(rc == 0 ? 0 : 1);
 }
@@ -142,6 +158,11 @@ int at_server_start(struct at_server *s, at_serve_fn fn, void *arg,
 		run_child(s, parent, fn, arg, opts);
 	/* Also here, so the group exists before anyone signals it. */
 	setpgid(s->pid, s->pid);
+	/* Return once the server function has been called: what the tests
+	 * time then is the server's work, not the start of a process. */
+	for (int i = 0; i < 1000 && atomic_load(&s->report->state) == AT_SERVER_FORKED &&
+			at_server_alive(s); i++)
+		at_sleep_ms(1);
 	return 0;
 err:
 	if (s->listen_fd >= 0)
@@ -205,7 +226,7 @@ int at_server_fds(struct at_server *s)
  * the command name in parentheses (which may itself hold ')'). */
 static pid_t parent_of(const char *pid)
 {
-	char path[64], buf[512], *p;
+	char path[300], buf[512], *p;
 	FILE *f;
 	size_t n;
 	int ppid;
@@ -301,18 +322,18 @@ const char *at_server_fate(struct at_server *s, char *buf, size_t len)
 		   info.si_pid != 0) {
 		code = info.si_code;
 	} else {
-		snprintf(buf, len, "still running");
+		snprintf(buf, len, "is still running");
 		return buf;
 	}
 	if (code != CLD_EXITED) {
-		snprintf(buf, len, "killed by signal %d (%s)", info.si_status, strsignal(info.si_status));
+		snprintf(buf, len, "was killed by signal %d (%s)", info.si_status, strsignal(info.si_status));
 	} else if (s->report && atomic_load(&s->report->state) == AT_SERVER_RETURNED) {
-		snprintf(buf, len, "the server function returned %d%s%s%s", s->report->rc,
+		snprintf(buf, len, "returned %d%s%s%s", s->report->rc,
 			 s->report->rc && s->report->err ? " (" : "",
 			 s->report->rc && s->report->err ? strerror(s->report->err) : "",
 			 s->report->rc && s->report->err ? ")" : "");
 	} else {
-		snprintf(buf, len, "exited with status %d before the server function returned (it called exit())",
+		snprintf(buf, len, "exited with status %d before returning (it called exit())",
 			 info.si_status);
 	}
 	return buf;

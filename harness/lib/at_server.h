@@ -68,7 +68,8 @@ struct at_server {
 /*
  * Listen on 127.0.0.1 (an ephemeral port, non-blocking, backlog 1024),
  * fork, and in the child run fn(listen_fd, stop_fd, arg) in a process
- * group of its own, then _exit(0) if it returned 0, else 1.
+ * group of its own, then _exit(0) if it returned 0, else 1. Returns once
+ * the child is about to call fn (or after 1 s, or if it died first).
  * Returns 0, or -1 with the reason in s->why (the caller should skip: the
  * machine cannot host a loopback server).
  */
@@ -94,8 +95,10 @@ int64_t at_server_cpu_ns(struct at_server *s);
  */
 bool at_server_stop(struct at_server *s, int timeout_ms);
 
-/* What became of the child, in words: "still running", "serve() returned
- * -1 (Function not implemented)", "killed by signal 13 (Broken pipe)". */
+/* What became of the child, as the end of a sentence that starts with the
+ * server's name: "is still running", "returned -1 (Function not
+ * implemented)", "was killed by signal 13 (Broken pipe)", "exited with
+ * status 1 before returning (it called exit())". */
 const char *at_server_fate(struct at_server *s, char *buf, size_t len);
 
 /* --- clients --------------------------------------------------------- */
