@@ -91,3 +91,11 @@ $(OUT)/pictures: $(HDIR)/pictures.c $(IMPL_OBJ) $(HARNESS_LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
 		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA)
+
+# Optional: harness/NN-name/bench.c compares the implementation with real
+# peers (`make bench LESSON=n`). BENCH_CFLAGS / BENCH_LDLIBS come from the
+# lesson's lesson.mk (e.g. GLib, -fopenmp).
+$(OUT)/bench: $(HDIR)/bench.c $(IMPL_OBJ) $(HARNESS_LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(BENCH_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
+		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(BENCH_LDLIBS)

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Description: make sure the tools a make target needs are installed.
 #
-# Usage: deps.sh SET...   where SET is one of: build, docs, slides
-#   build   a C compiler, make, pkg-config, Criterion (+ coreutils timeout)
+# Usage: deps.sh SET...   where SET is one of: build, docs, slides, bench, grade
+#   build   a C compiler, make, pkg-config, Criterion, liburing (+ coreutils timeout)
 #   docs    Graphviz (dot) and python3, for diagrams and the chapter checks
 #   slides  pandoc and npm, for the reveal.js decks
+#   bench   the real peers the benchmarks compare with (GLib's thread pool)
+#   grade   bubblewrap and unzip, for the sandboxed autograder
 #
 # As root, whatever is missing is installed with apt-get (after one
 # `apt-get update` when the package lists are empty or stale). Otherwise the
@@ -33,6 +35,7 @@ for set in "$@"; do
 		need_cmd pkg-config pkg-config
 		need_cmd timeout coreutils
 		need_pc criterion libcriterion-dev
+		need_pc liburing liburing-dev
 		;;
 	docs)
 		need_cmd dot graphviz
@@ -42,8 +45,17 @@ for set in "$@"; do
 		need_cmd pandoc pandoc
 		need_cmd npm npm
 		;;
+	bench)
+		need_pc glib-2.0 libglib2.0-dev
+		;;
+	grade)
+		need_cmd bwrap bubblewrap
+		need_cmd unzip unzip
+		need_cmd prlimit util-linux
+		need_cmd setpriv util-linux
+		;;
 	*)
-		echo "deps.sh: unknown set '$set' (build, docs, slides)" >&2
+		echo "deps.sh: unknown set '$set' (build, docs, slides, bench, grade)" >&2
 		exit 2
 		;;
 	esac
