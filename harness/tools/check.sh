@@ -97,12 +97,12 @@ for l in $lessons; do
 		state="not started"
 	fi
 	[ "$total" -eq 0 ] && state="does not build"
-	table+=$(printf '%-22s %3d/%-3d %-6s %s' "$l" "$pass" "$total" \
-		"$([ "$skip" -gt 0 ] && echo "(${skip} skipped)")" "$state")$'\n'
+	table+=$(printf '%-22s %7s  %-14s %s' "$l" "$pass/$total" \
+		"$([ "$skip" -gt 0 ] && echo "${skip} skipped")" "$state")$'\n'
 done
 
 if [ -z "$lesson_arg" ]; then
-	printf '\nprogress\n%-22s %-8s %-6s %s\n' lesson passed "" state
+	printf '\nprogress\n%-22s %7s  %-14s %s\n' lesson passed "" state
 	printf '%s' "$table"
 fi
 exit "$status"
