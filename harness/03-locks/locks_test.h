@@ -1,19 +1,14 @@
 /*
- * locks_test.h - helpers shared by lesson 03's tests (lesson-local; the
- * library in harness/lib has no such primitives yet).
+ * locks_test.h - helpers shared by lesson 03's tests, on top of
+ * harness/lib/at_driver.h (joins with a deadline, the TSan driver).
  *
- *   - join_within():   pthread_join with a deadline, so code that deadlocks
- *                      fails a test instead of hanging it;
  *   - thread_state(), asleep_by(): the kernel's word on a thread ('R'
  *                      running, 'S' asleep, ...), from /proc: how a test
  *                      knows that a thread it started is blocked, without
  *                      guessing a delay;
  *   - call_in_thread(): run fn(arg) on a helper thread and wait for it
  *                      with a deadline (a call that may never return);
- *   - run_driver():    spawn a ThreadSanitizer driver built by lesson.mk
- *                      ($ATONCE_OUT/tsan_NAME), kill it at a deadline, keep
- *                      the start of what it printed;
- *   - tsan_check():    the checks of a test that runs that driver.
+ *   - tsan_check():    the checks of a test that runs the TSan driver.
  *
  * Everything is static inline: each test file takes what it uses.
  */
@@ -21,6 +16,7 @@
 #define LOCKS_TEST_H
 
 #include "at_count.h"
+#include "at_driver.h"
 #include "at_test.h"
 #include "at_time.h"
 
@@ -55,22 +51,6 @@ static inline void must_ok(int rc, const char *what)
 	}
 }
 
-/* Wait at most ms for thread t to end; true when it was joined. A thread
- * that is still stuck is left behind: the test process ends soon after. */
-static inline bool join_within(pthread_t t, int ms)
-{
-	struct timespec ts;
-
-	/* pthread_timedjoin_np wants an absolute CLOCK_REALTIME deadline. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return pthread_timedjoin_np(t, NULL, &ts) == 0;
-}
 
 /* An absolute CLOCK_REALTIME time ms from now, for pthread_mutex_timedlock. */
 static inline struct timespec realtime_in(int ms)
@@ -187,179 +167,14 @@ static inline bool call_within(void (*fn)(void *), void *arg, int ms)
 
 	if (call_start(&c, fn, arg) != 0)
 		return false;
-	return join_within(c.thread, ms);
+	return at_join_within(c.thread, ms);
 }
 
 /* ---- the ThreadSanitizer driver -------------------------------------- */
 
-struct driver_run {
-	bool ran;             /* the driver started */
-	bool timed_out;       /* killed at the deadline */
-	int exit_status;      /* when it exited */
-	int signal;           /* when a signal ended it */
-	char out[8192];       /* the start of its stdout and stderr */
-};
 
-/*
- * Run $ATONCE_OUT/<name> <arg> with TSAN_OPTIONS set, for at most
- * timeout_ms. Returns NULL when it ran (see r), else why it could not
- * (a sentence for a skip).
- */
-static inline const char *run_driver(const char *name, const char *arg,
-				     int timeout_ms, struct driver_run *r)
-{
-	static char why[4096 + 256];
-	const char *dir = getenv("ATONCE_OUT");
-	char path[4096];
-	char *argv[3];
-	posix_spawn_file_actions_t fa;
-	int pipefd[2], rc, status;
-	size_t used = 0;
-	pid_t pid;
-	int64_t deadline;
 
-	memset(r, 0, sizeof(*r));
-	if (!dir || !*dir)
-		return "ATONCE_OUT is not set, so the ThreadSanitizer driver cannot be found: run the tests through `make check LESSON=3`";
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (access(path, X_OK) != 0) {
-		snprintf(why, sizeof(why), "%s was not built (%s): run the tests through `make check LESSON=3`",
-			 path, strerror(errno));
-		return why;
-	}
-	/* exitcode: a report makes the driver exit 66, whatever its own code
-	 * would have done; halt_on_error: stop at the first report. */
-	setenv("TSAN_OPTIONS", "exitcode=66:halt_on_error=1:second_deadlock_stack=1", 1);
-	if (pipe2(pipefd, O_CLOEXEC) != 0) {
-		snprintf(why, sizeof(why), "pipe: %s", strerror(errno));
-		return why;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
-	argv[0] = path;
-	argv[1] = (char *)arg;
-	argv[2] = NULL;
-	rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	if (rc != 0) {
-		close(pipefd[0]);
-		snprintf(why, sizeof(why), "cannot start %s: %s", path, strerror(rc));
-		return why;
-	}
-	r->ran = true;
-	/* Read until EOF or the deadline; keep the start, drain the rest so
-	 * the driver never blocks on a full pipe. */
-	deadline = at_now_ns() + (int64_t)timeout_ms * AT_NS_PER_MS;
-	for (;;) {
-		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-		int64_t left = (deadline - at_now_ns()) / AT_NS_PER_MS;
-		char chunk[4096];
-		ssize_t got;
 
-		if (left <= 0) {
-			r->timed_out = true;
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
-			break;
-		if (p.revents == 0)
-			continue;
-		got = read(pipefd[0], chunk, sizeof(chunk));
-		if (got <= 0)
-			break;
-		if (used < sizeof(r->out) - 1) {
-			size_t take = (size_t)got;
-
-			if (take > sizeof(r->out) - 1 - used)
-				take = sizeof(r->out) - 1 - used;
-			memcpy(r->out + used, chunk, take);
-			used += take;
-		}
-	}
-	r->out[used] = '\0';
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status))
-		r->exit_status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		r->signal = WTERMSIG(status);
-	return NULL;
-}
-
-/*
- * The part of a ThreadSanitizer report a student needs: the WARNING line;
- * each access (or lock) with the first three frames of our own code
- * (file:line), without TSan's own frames and addresses, ten lines at most;
- * the SUMMARY. The "created by main thread" and "Location is" sections are
- * left out.
- * Writes into buf; returns buf ("" when there is no report).
- */
-static inline char *tsan_excerpt(const char *out, char *buf, size_t len)
-{
-	const char *p = strstr(out, "WARNING: ThreadSanitizer");
-	size_t off = 0;
-	bool skip = false;
-	int frames = 0, lines = 0;
-
-	buf[0] = '\0';
-	while (p && *p && off < len) {
-		const char *nl = strchr(p, '\n');
-		int n = (int)(nl ? (size_t)(nl - p) : strlen(p));
-		bool emit = false;
-
-		if (n == 0 || strncmp(p, "==", 2) == 0) {
-			/* a blank line or the closing rule */
-		} else if (strncmp(p, "    #", 5) == 0) {
-			/* a stack frame: ours only, at most three per section */
-			if (!skip && frames < 3 && !memmem(p, (size_t)n, "libsanitizer", 12) &&
-			    !memmem(p, (size_t)n, "libtsan", 7)) {
-				const char *paren = memmem(p, (size_t)n, " (", 2);
-
-				if (paren)
-					n = (int)(paren - p);   /* drop "(binary+0x...)" */
-				emit = true;
-				frames++;
-			}
-		} else if (strncmp(p, "  ", 2) == 0) {
-			/* a section: which access, which lock, which thread */
-			skip = strncmp(p, "  Thread T", 10) == 0 || strncmp(p, "  Location is", 13) == 0 ||
-			       (strncmp(p, "  Mutex M", 9) == 0 && memmem(p, (size_t)n, "created at", 10));
-			frames = 0;
-			emit = !skip;
-		} else {
-			emit = true;   /* WARNING and SUMMARY */
-			lines = 0;
-		}
-		/* Ten lines tell the story; the SUMMARY line always comes. */
-		if (emit && (lines < 10 || strncmp(p, "SUMMARY:", 8) == 0)) {
-			off += (size_t)snprintf(buf + off, len - off, "%s%.*s", off ? "\n" : "", n, p);
-			lines++;
-		}
-		if (!nl || strncmp(p, "SUMMARY:", 8) == 0)
-			break;
-		p = nl + 1;
-	}
-	return buf;
-}
-
-/* The first line of out that holds `what`, copied into buf ("" if none). */
-static inline char *line_with(const char *out, const char *what, char *buf, size_t len)
-{
-	const char *p = strstr(out, what), *start, *nl;
-
-	buf[0] = '\0';
-	if (!p)
-		return buf;
-	for (start = p; start > out && start[-1] != '\n'; start--)
-		;
-	nl = strchr(start, '\n');
-	snprintf(buf, len, "%.*s", (int)(nl ? (size_t)(nl - start) : strlen(start)), start);
-	return buf;
-}
 
 /*
  * The body of a race_free_* test: run tsan_locks <part> (at most 12 s) and
@@ -368,23 +183,23 @@ static inline char *line_with(const char *out, const char *what, char *buf, size
  */
 static inline void tsan_check(const char *part, const char *hint)
 {
-	static struct driver_run r;
+	static struct at_driver_run r;
 	static char excerpt[2048], line[512];
-	const char *why = run_driver("tsan_locks", part, 12000, &r);
+	const char *why = at_run_driver("tsan_locks", part, 12000, &r);
 
 	if (why)
 		AT_SKIP("%s", why);
 	/* TSan cannot map its shadow memory on some kernels: not the code's fault. */
 	if (strstr(r.out, "FATAL: ThreadSanitizer"))
 		AT_SKIP("ThreadSanitizer cannot run on this machine (%s); `setarch -R make check LESSON=3` may help",
-			line_with(r.out, "FATAL: ThreadSanitizer", line, sizeof(line)));
-	tsan_excerpt(r.out, excerpt, sizeof(excerpt));
+			at_line_with(r.out, "FATAL: ThreadSanitizer", line, sizeof(line)));
+	at_tsan_excerpt(r.out, excerpt, sizeof(excerpt));
 	if (r.timed_out || r.signal)
 		AT_MEASURED("ThreadSanitizer: the %s run %s", part,
 			    r.timed_out ? "was still running after 12 s" : "was ended by a signal");
 	else if (r.exit_status == 66)
 		AT_MEASURED("ThreadSanitizer: a report on the %s run: %s", part,
-			    line_with(r.out, "WARNING: ThreadSanitizer", line, sizeof(line)) + strlen("WARNING: "));
+			    at_line_with(r.out, "WARNING: ThreadSanitizer", line, sizeof(line)) + strlen("WARNING: "));
 	else
 		AT_MEASURED("ThreadSanitizer: the %s run exited with %d, %s", part, r.exit_status,
 			    r.exit_status == 0 ? "no report" : "see below");

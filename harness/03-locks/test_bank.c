@@ -136,7 +136,7 @@ static int crowd_join(struct crowd *c)
 		} else if (at_now_ns() - last_move > (int64_t)STUCK_MS * AT_NS_PER_MS) {
 			break;
 		}
-		if (join_within(c->t[joined], 50))
+		if (at_join_within(c->t[joined], 50))
 			joined++;
 	}
 	return joined;
@@ -314,7 +314,7 @@ Test(bank, total_consistent, .description = "bank_total(), called over and over 
 	rc = crowd_start(&c, TC_THREADS, tc_worker, args);
 	joined = crowd_join(&c);
 	atomic_store(&a.stop, true);
-	audit_done = join_within(at, STUCK_MS);
+	audit_done = at_join_within(at, STUCK_MS);
 	if (joined < TC_THREADS || !audit_done)
 		AT_MEASURED("stuck: %d of %d transfer threads finished, the auditor %s",
 			    joined, TC_THREADS, audit_done ? "finished" : "never returned from bank_total()");
@@ -488,7 +488,7 @@ Test(bank, lock_order, .description = "a transfer waiting for one account's lock
 	}
 	/* Let the transfer go: it gets account 0 and finishes either way. */
 	must_ok(pthread_mutex_unlock(&b.acct[0].lock), "pthread_mutex_unlock");
-	joined = join_within(c.thread, 2000);
+	joined = at_join_within(c.thread, 2000);
 	if (finished_early)
 		AT_MEASURED("lock order: transfer(1 -> 0) finished while the test held account 0's lock");
 	else if (got_second)

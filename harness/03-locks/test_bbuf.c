@@ -177,7 +177,7 @@ Test(bbuf, capacity, .description = "with no consumer, producers fill a buffer o
 	AT_CHECK(drained, "a consumer could not take the 30 items out within 2 s (get() stuck, or producers never woken to put the rest)");
 	AT_CHECK(order_bad == 0, "%d of 30 items came out wrong: each producer's items must come out exactly once, in the order they went in", order_bad);
 	for (int i = 0; i < CAP_PRODUCERS; i++)
-		AT_CHECK(join_within(p[i].call.thread, 1000), "producer %d never finished", i);
+		AT_CHECK(at_join_within(p[i].call.thread, 1000), "producer %d never finished", i);
 	bbuf_destroy(&b);
 	AT_END();
 }
@@ -263,7 +263,7 @@ static int join_all_watching(pthread_t *t, int n, atomic_long *progress, long *m
 		} else if (at_now_ns() - last_move > (int64_t)STUCK_MS * AT_NS_PER_MS) {
 			break;
 		}
-		if (join_within(t[joined], 2))
+		if (at_join_within(t[joined], 2))
 			joined++;
 	}
 	return joined;
@@ -345,7 +345,7 @@ Test(bbuf, spurious_wakeup, .description = "waiters woken by broadcasts (as POSI
 		for (int i = 0; i < SW_WAITERS; i++)
 			joined &= call_within(do_put, &(struct op){ .b = &b, .item = 100 + i }, 1000);
 		for (int i = 0; i < SW_WAITERS; i++) {
-			joined &= join_within(get[i].call.thread, 1000);
+			joined &= at_join_within(get[i].call.thread, 1000);
 			wrong_items += get[i].item < 100 || get[i].item >= 100 + SW_WAITERS;
 		}
 	}
@@ -376,7 +376,7 @@ Test(bbuf, spurious_wakeup, .description = "waiters woken by broadcasts (as POSI
 	for (int i = 0; i < 4; i++)
 		AT_CHECK(call_within(do_get, &(struct op){ .b = &b }, 1000), "get() from a full buffer did not return");
 	for (int i = 0; i < 2; i++)
-		AT_CHECK(join_within(put[i].call.thread, 1000), "a producer was not woken when room appeared");
+		AT_CHECK(at_join_within(put[i].call.thread, 1000), "a producer was not woken when room appeared");
 	bbuf_destroy(&b);
 	AT_END();
 }
@@ -435,7 +435,7 @@ static const char *lost_round(bool consumers, int sleep_ms, bool *slept, long *h
 	if (!call_within(two_changes, &change, 1000))
 		return consumers ? "the test's two puts" : "the test's two gets";
 	for (int i = 0; i < 2; i++)
-		ok[i] = join_within(w[i].call.thread, 1000);
+		ok[i] = at_join_within(w[i].call.thread, 1000);
 	*held = count_of(&b);
 	if (!ok[0] || !ok[1])
 		return consumers ? "consumer" : "producer";
@@ -515,11 +515,11 @@ Test(bbuf, idle_waiters, .description = "a consumer waiting on an empty buffer a
 	p_used = cpu_ms_of(prod.call.thread) - p0;
 	/* Now give each what it waits for. */
 	cj = call_within(do_put, &(struct op){ .b = &empty, .item = 5 }, 1000) &&
-	     join_within(cons.call.thread, 1000);
+	     at_join_within(cons.call.thread, 1000);
 	{
 		struct op g = { .b = &full };
 
-		pj = call_within(do_get, &g, 1000) && join_within(prod.call.thread, 1000);
+		pj = call_within(do_get, &g, 1000) && at_join_within(prod.call.thread, 1000);
 		got_full = g.item;
 	}
 	AT_MEASURED("idle: a waiting consumer used %.1f ms of CPU in %d ms, a waiting producer %.1f ms (%d ms each at most)",

@@ -9,11 +9,13 @@
  * the goal; here it is the mistake.
  */
 #include "at_count.h"
+#include "at_driver.h"
 #include "at_latch.h"
 #include "at_test.h"
 #include "pool.h"
-#include "pool_test.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,7 +115,7 @@ static bool shutdown_within(struct pool *p, int *rc)
 	c = (struct shutdown_call){ p, -1 };
 	if (pthread_create(&t, NULL, shutdown_body, &c) != 0)
 		return false;
-	if (!join_within(t, SHUTDOWN_MS))
+	if (!at_join_within(t, SHUTDOWN_MS))
 		return false;
 	*rc = c.rc;
 	return true;
@@ -428,22 +430,22 @@ Test(pool, shutdown_joins, .description = "pool_shutdown() returns only when eve
 
 Test(pool, race_free, .description = "four threads submitting at once: no data race under ThreadSanitizer, every task run once")
 {
-	static struct driver_run r;
+	static struct at_driver_run r;
 	static char excerpt[2048], line[512];
-	const char *why = run_driver("tsan_pool", "submit", 12000, &r);
+	const char *why = at_run_driver("tsan_pool", "submit", 12000, &r);
 
 	if (why)
 		AT_SKIP("%s", why);
 	if (strstr(r.out, "FATAL: ThreadSanitizer"))
 		AT_SKIP("ThreadSanitizer cannot run on this machine (%s); `setarch -R make check LESSON=7` may help",
-			line_with(r.out, "FATAL: ThreadSanitizer", line, sizeof(line)));
-	tsan_excerpt(r.out, excerpt, sizeof(excerpt));
+			at_line_with(r.out, "FATAL: ThreadSanitizer", line, sizeof(line)));
+	at_tsan_excerpt(r.out, excerpt, sizeof(excerpt));
 	if (r.timed_out || r.signal)
 		AT_MEASURED("ThreadSanitizer: 4 submitting threads, 1000 tasks: the run %s",
 			    r.timed_out ? "was still running after 12 s" : "was ended by a signal");
 	else if (r.exit_status == 66)
 		AT_MEASURED("ThreadSanitizer: 4 submitting threads, 1000 tasks: %s",
-			    line_with(r.out, "WARNING: ThreadSanitizer", line, sizeof(line)) + strlen("WARNING: "));
+			    at_line_with(r.out, "WARNING: ThreadSanitizer", line, sizeof(line)) + strlen("WARNING: "));
 	else
 		AT_MEASURED("ThreadSanitizer: 4 submitting threads, 1000 tasks: exit %d, %s", r.exit_status,
 			    r.exit_status == 0 ? "no report" : "see below");

@@ -1,34 +1,18 @@
 /*
- * pool_test.h - helpers for lesson 07's tests (lesson-local copies of
- * lesson 03's, harness/03-locks/locks_test.h, which has the same ones):
- *
- *   - join_within():   pthread_join with a deadline, so a shutdown that
- *                      never returns fails a test instead of hanging it;
- *   - run_driver():    spawn a ThreadSanitizer driver built by lesson.mk
- *                      ($ATONCE_OUT/tsan_NAME), kill it at a deadline, keep
- *                      the start of what it printed;
- *   - tsan_excerpt(), line_with(): the lines of its report a student needs.
- *
- * Everything is static inline: each test file takes what it uses.
+ * at_driver.c - threads and helper programs waited for with a deadline
+ * (see at_driver.h).
  */
-#ifndef POOL_TEST_H
-#define POOL_TEST_H
-
-#include "at_count.h"
-#include "at_test.h"
+#include "at_driver.h"
 #include "at_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,7 +21,7 @@ extern char **environ;
 
 /* Wait at most ms for thread t to end; true when it was joined. A thread
  * that is still stuck is left behind: the test process ends soon after. */
-static inline bool join_within(pthread_t t, int ms)
+bool at_join_within(pthread_t t, int ms)
 {
 	struct timespec ts;
 
@@ -52,23 +36,14 @@ static inline bool join_within(pthread_t t, int ms)
 	return pthread_timedjoin_np(t, NULL, &ts) == 0;
 }
 
-/* ---- the ThreadSanitizer driver -------------------------------------- */
-
-struct driver_run {
-	bool ran;             /* the driver started */
-	bool timed_out;       /* killed at the deadline */
-	int exit_status;      /* when it exited */
-	int signal;           /* when a signal ended it */
-	char out[8192];       /* the start of its stdout and stderr */
-};
 
 /*
  * Run $ATONCE_OUT/<name> <arg> with TSAN_OPTIONS set, for at most
  * timeout_ms. Returns NULL when it ran (see r), else why it could not
  * (a sentence for a skip).
  */
-static inline const char *run_driver(const char *name, const char *arg,
-				     int timeout_ms, struct driver_run *r)
+const char *at_run_driver(const char *name, const char *arg,
+				     int timeout_ms, struct at_driver_run *r)
 {
 	static char why[4096 + 256];
 	const char *dir = getenv("ATONCE_OUT");
@@ -82,10 +57,10 @@ static inline const char *run_driver(const char *name, const char *arg,
 
 	memset(r, 0, sizeof(*r));
 	if (!dir || !*dir)
-		return "ATONCE_OUT is not set, so the ThreadSanitizer driver cannot be found: run the tests through `make check LESSON=7`";
+		return "ATONCE_OUT is not set, so the ThreadSanitizer driver cannot be found: run the tests through `make check`";
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (access(path, X_OK) != 0) {
-		snprintf(why, sizeof(why), "%s was not built (%s): run the tests through `make check LESSON=7`",
+		snprintf(why, sizeof(why), "%s was not built (%s): run the tests through `make check`",
 			 path, strerror(errno));
 		return why;
 	}
@@ -160,7 +135,7 @@ static inline const char *run_driver(const char *name, const char *arg,
  * left out.
  * Writes into buf; returns buf ("" when there is no report).
  */
-static inline char *tsan_excerpt(const char *out, char *buf, size_t len)
+char *at_tsan_excerpt(const char *out, char *buf, size_t len)
 {
 	const char *p = strstr(out, "WARNING: ThreadSanitizer");
 	size_t off = 0;
@@ -209,7 +184,7 @@ static inline char *tsan_excerpt(const char *out, char *buf, size_t len)
 }
 
 /* The first line of out that holds `what`, copied into buf ("" if none). */
-static inline char *line_with(const char *out, const char *what, char *buf, size_t len)
+char *at_line_with(const char *out, const char *what, char *buf, size_t len)
 {
 	const char *p = strstr(out, what), *start, *nl;
 
@@ -222,5 +197,3 @@ static inline char *line_with(const char *out, const char *what, char *buf, size
 	snprintf(buf, len, "%.*s", (int)(nl ? (size_t)(nl - start) : strlen(start)), start);
 	return buf;
 }
-
-#endif
