@@ -17,7 +17,11 @@ IMPL ?= student
 HDIR := harness/$(LESSON_NAME)
 LDIR := lessons/$(LESSON_NAME)
 
-# STUDENT_FILES (the files the student writes), LDLIBS_EXTRA.
+# The lesson's manifest: STUDENT_FILES (the files the student writes; the
+# grader takes only these), LDLIBS_EXTRA (libraries the code under test
+# needs: every program gets them, demos too), HARNESS_LDFLAGS (link flags for
+# the harness's own programs only: tests, pictures, bench), RUN_TIMEOUT,
+# BENCH_CFLAGS and BENCH_LDLIBS.
 include $(HDIR)/lesson.mk
 
 ifeq ($(IMPL),student)
@@ -63,7 +67,7 @@ $(OUT)/tsan_%: $(HDIR)/tsan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h)
 $(OUT)/run: $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) \
-		$(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA)
+		$(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS)
 
 $(BUILD)/$(LESSON_NAME)/tests/%.o: $(HDIR)/%.c
 	@mkdir -p $(@D)
@@ -87,15 +91,21 @@ $(foreach f,$(STUDENT_FILES),$(eval $(call impl_rule,$(f))))
 
 # Optional: harness/NN-name/pictures.c draws timelines of real runs of the
 # implementation for the chapter (`make diagrams` runs it on the solution).
-$(OUT)/pictures: $(HDIR)/pictures.c $(IMPL_OBJ) $(HARNESS_LIB)
+$(OUT)/pictures: $(HDIR)/pictures.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
-		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA)
+		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS)
 
 # Optional: harness/NN-name/bench.c compares the implementation with real
 # peers (`make bench LESSON=n`). BENCH_CFLAGS / BENCH_LDLIBS come from the
 # lesson's lesson.mk (e.g. GLib, -fopenmp).
-$(OUT)/bench: $(HDIR)/bench.c $(IMPL_OBJ) $(HARNESS_LIB)
+$(OUT)/bench: $(HDIR)/bench.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(BENCH_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
-		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(BENCH_LDLIBS)
+		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS) $(BENCH_LDLIBS)
+
+# `make -f harness/mk/lesson.mk LESSON_NAME=... print-VAR`: a manifest
+# value, expanded, for the scripts.
+print-%:
+	@echo '$($*)'
+

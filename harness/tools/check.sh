@@ -52,7 +52,7 @@ check_one() {
 	fi
 	grep -v '^  \(CC\|LD\|AR\) ' "$out/build.log"   # warnings, if any
 	mkdir -p "$traces" && rm -f "$traces"/*.json "$traces"/*.dot "$traces"/*.svg
-	limit=$(sed -n 's/^RUN_TIMEOUT *:*= *//p' "harness/$l/lesson.mk")
+	limit=$(manifest "$l" RUN_TIMEOUT)
 	# Every run of code under test sits under coreutils timeout: the suites
 	# have their own .timeout, this is the net under the net.
 	ATONCE_RESULTS="$out/results.tsv" ATONCE_TRACE_DIR="$traces" ATONCE_OUT="$out" \

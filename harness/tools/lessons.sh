@@ -34,3 +34,8 @@ resolve_lesson() {
 mutants_of() {
 	grep -v '^#' "harness/$1/mutants.tsv" 2>/dev/null | grep -v '^[[:space:]]*$'
 }
+
+# manifest LESSON VAR -> the expanded value of VAR in harness/LESSON/lesson.mk
+manifest() {
+	make --no-print-directory -s -f harness/mk/lesson.mk LESSON_NAME="$1" "print-$2"
+}

@@ -57,7 +57,7 @@ run_impl() {
 		IMPL="$impl" BUILD="$build" WERROR=1 >"$log/$l.$tag.out" 2>&1; then
 		return 200
 	fi
-	limit=$(sed -n 's/^RUN_TIMEOUT *:*= *//p' "harness/$l/lesson.mk")
+	limit=$(manifest "$l" RUN_TIMEOUT)
 	NO_COLOR=1 ATONCE_RESULTS="$out/results.tsv" ATONCE_OUT="$out" \
 		ATONCE_TRACE_DIR="$build/traces" \
 		timeout -k 5 "${limit:-300}" "$out/run" "$@" >>"$log/$l.$tag.out" 2>&1
@@ -109,7 +109,7 @@ lesson_tests() {
 
 	# Mirrored trees: every solution file has a skeleton file of that name.
 	local f missing=""
-	for f in $(sed -n 's/^STUDENT_FILES *:*= *//p' "harness/$l/lesson.mk"); do
+	for f in $(manifest "$l" STUDENT_FILES); do
 		[ -f "lessons/$l/$f" ] && [ -f "solutions/$l/$f" ] || missing+=" $f"
 	done
 	if [ -z "$missing" ]; then ok "$l: skeleton and solution hold the same student files"
@@ -213,7 +213,7 @@ docs_tests() {
 	fi
 
 	# Demo programs: compile with -Werror, run, exit 0 within 10 s.
-	extra=$(sed -n 's/^LDLIBS_EXTRA *:*= *//p' "harness/$l/lesson.mk")
+	extra=$(manifest "$l" LDLIBS_EXTRA)
 	mkdir -p "$build/$l/demo"
 	for d in lessons/"$l"/demo/*.c; do
 		[ -f "$d" ] || continue
