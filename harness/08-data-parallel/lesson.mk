@@ -1,0 +1,8 @@
+# Lesson 08's manifest: the files the student writes (the grader takes only
+# these), extra libraries, and the whole run's time limit in seconds.
+# The benchmark compares with OpenMP's `parallel for reduction`.
+STUDENT_FILES := chunks.c
+LDLIBS_EXTRA  := -fopenmp
+RUN_TIMEOUT   := 150
+BENCH_CFLAGS  := -fopenmp
+BENCH_LDLIBS  := -fopenmp
