@@ -29,6 +29,7 @@ help:
 	@echo '  make diagrams [LESSON=n]   draw real-run timelines and render lessons/*/diagrams/*.dot to SVG'
 	@echo '  make slides                build one offline HTML deck per lesson into $(BUILD)/slides/'
 	@echo '  make bench LESSON=n        benchmarks beside real peers (lessons that have them)'
+	@echo '  make grade SUBMISSIONS=dir [LESSON=n]   the instructor'\''s sandboxed autograder (grading/README.md)'
 	@echo '  make clean                 remove $(BUILD)/'
 	@echo
 	@echo '  V=1 shows full compiler command lines.'
@@ -53,8 +54,15 @@ watch:
 bench:
 	@harness/tools/bench.sh '$(LESSON)' '$(IMPL)'
 
+# The instructor's autograder: every submission in SUBMISSIONS built and
+# tested in a sandbox; reports in $(BUILD)/grade/ (grading/README.md).
+grade:
+	@if [ -z '$(SUBMISSIONS)' ]; then \
+		echo 'usage: make grade SUBMISSIONS=dir [LESSON=n]   (see grading/README.md)' >&2; exit 2; fi
+	@harness/tools/deps.sh build grade
+	@grading/grade '$(SUBMISSIONS)' $(if $(LESSON),--lesson '$(LESSON)') --out '$(BUILD)/grade' $(GRADE_ARGS)
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: help check test diagrams slides watch bench clean
+.PHONY: help check test diagrams slides watch bench grade clean

@@ -9,7 +9,9 @@
 #     skeleton and solution trees mirror each other;
 #   - every chapter excerpt matches the code it names, every picture a
 #     chapter shows exists, every demo program compiles and runs, every
-#     .dot renders to its committed SVG, every slide deck builds.
+#     .dot renders to its committed SVG, every slide deck builds;
+#   - the autograder grades references, skeletons, mutants and a corpus of
+#     hostile submissions right, in its sandbox (grading/tests/run.sh).
 # Ends with the line "N passed, N failed". Exit 0 only when nothing failed.
 #
 # Environment: ONLY=NN-name (one lesson), KEEP_GOING is always on.
@@ -22,7 +24,7 @@ log=$build/log
 mkdir -p "$log"
 passed=0 failed=0 skipped=0 t_start=$(date +%s)
 
-harness/tools/deps.sh build docs slides || exit 2
+harness/tools/deps.sh build docs slides grade || exit 2
 
 ok()   { passed=$((passed + 1)); printf '  ok      %s\n' "$1"; }
 fail() {
@@ -255,11 +257,32 @@ course_tests() {
 	else fail "lessons without a slide deck (slides/NN-name.md):$missing"; fi
 }
 
+grading_tests() {
+	section "the autograder (grading/tests/run.sh)"
+	harness/tools/deps.sh grade || { fail "the grader's tools (bubblewrap, unzip) install"; return; }
+	# Its own ok/FAILED lines, counted here.
+	local line code=0 failed_before=$failed
+	while IFS= read -r line; do
+		case "$line" in
+		"  ok      "*) passed=$((passed + 1)); printf '%s\n' "$line" ;;
+		"  FAILED  "*) failed=$((failed + 1)); printf '%s\n' "$line" ;;
+		"atonce-exit "*) code=${line#atonce-exit } ;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done < <(timeout -k 10 600 grading/tests/run.sh 2>&1; echo "atonce-exit $?")
+	if [ "$code" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; then
+		fail "grading/tests/run.sh exited with status $code"
+	fi
+}
+
 selftests
 for l in ${ONLY:-$(all_lessons)}; do
 	lesson_tests "$l"
 done
-[ -z "${ONLY:-}" ] && course_tests
+if [ -z "${ONLY:-}" ]; then
+	course_tests
+	grading_tests
+fi
 
 section ""
 printf '\nmake test took %ss; logs in %s/\n' "$(($(date +%s) - t_start))" "$log"

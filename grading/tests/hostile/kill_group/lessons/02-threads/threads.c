@@ -1,0 +1,27 @@
+/* Hostile: kills its parent (the test runner), its process group and every
+ * process it may signal. Expected: zero; nothing outside the sandbox dies. */
+#include "threads.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int run_parallel(struct task *tasks, size_t n)
+{
+	(void)tasks; (void)n;
+	kill(getppid(), SIGKILL);
+	kill(0, SIGKILL);
+	kill(-1, SIGKILL);
+	return 0;
+}
+
+int run_pinned(struct task *tasks, size_t n, int cpu)
+{
+	(void)tasks; (void)n; (void)cpu;
+	return ENOSYS;
+}

@@ -1,0 +1,33 @@
+/* Hostile: floods stdout and stderr. Expected: zero; the grader keeps the
+ * head and tail of the output and drops the rest. */
+#include "threads.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int run_parallel(struct task *tasks, size_t n)
+{
+	static char line[65536];
+
+	(void)tasks; (void)n;
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	for (;;) {
+		if (write(1, line, sizeof(line)) < 0 && write(2, line, sizeof(line)) < 0)
+			return EIO;
+		if (write(2, line, sizeof(line)) < 0)
+			continue;
+	}
+}
+
+int run_pinned(struct task *tasks, size_t n, int cpu)
+{
+	(void)tasks; (void)n; (void)cpu;
+	return ENOSYS;
+}
