@@ -42,10 +42,20 @@ Test(witness, two_cpus_parallel, .description = "two free threads complete the r
 {
 	struct at_pingpong_result r;
 
+	char why[300];
+	int verdict;
+
 	at_require_cpus(2);
 	r = two_threads(NULL, AT_PINGPONG_TIMEOUT_MS);
 	AT_MEASURED("witness: %ld rounds in %.3f s (%.0f rounds/s)", r.rounds_done, r.seconds, r.rate);
-	AT_CHECK(r.parallel && r.players == 2 && r.overlapped, "two threads on two CPUs must complete the rounds");
+	AT_CHECK(r.players == 2 && r.overlapped, "both threads must have played at the same time");
+	/* With another program busy on one CPU, the scheduler may put our two
+	 * threads together on the other: then nobody can show parallelism,
+	 * and the verdict says so (the calibration threads share a CPU too). */
+	verdict = at_pingpong_verdict(&r, why, sizeof(why));
+	if (verdict == AT_SKIP)
+		AT_SKIP("%s", why);
+	AT_CHECK(verdict == AT_YES, "two threads on two CPUs must complete the rounds: %s", why);
 	AT_END();
 }
 
