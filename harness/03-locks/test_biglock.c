@@ -253,7 +253,8 @@ Test(biglock, big_not_parallel, .description = "under the big lock, two tasks th
 Test(biglock, fine_parallel, .description = "without the big lock, two tasks of run_fine_grained() run at the same instant, on two CPUs")
 {
 	struct at_pingpong_result r;
-	int rc;
+	char why[300];
+	int rc, verdict;
 
 	at_require_cpus(2);
 	r = pingpong_through(run_fine_grained, AT_PINGPONG_TIMEOUT_MS, &rc);
@@ -261,7 +262,14 @@ Test(biglock, fine_parallel, .description = "without the big lock, two tasks of 
 		    r.rounds_done, r.seconds, r.rate, AT_PINGPONG_ROUNDS, AT_PINGPONG_TIMEOUT_MS / 1000);
 	AT_HINT("run_fine_grained() takes no lock around the tasks: each thread calls its task's fn directly");
 	check_returned("run_fine_grained", rc);
-	AT_CHECK(r.parallel, "only %ld rounds: the two tasks never ran at the same instant (a lock shared by both threads, or one after the other)",
-		 r.rounds_done);
+	AT_CHECK(r.players == 2, "only %d of the 2 tasks ever started", r.players);
+	/* Slow turns may be the machine's doing (another program on one CPU,
+	 * our two threads put together on the other): the verdict asks the
+	 * machine first, and skips when nobody could show parallelism now. */
+	verdict = at_pingpong_verdict(&r, why, sizeof(why));
+	if (verdict == AT_SKIP)
+		AT_SKIP("%s", why);
+	AT_CHECK(verdict == AT_YES, "only %ld rounds: the two tasks never ran at the same instant (a lock shared by both threads, or one after the other): %s",
+		 r.rounds_done, why);
 	AT_END();
 }
