@@ -30,6 +30,7 @@ help:
 	@echo '  make slides                build one offline HTML deck per lesson into $(BUILD)/slides/'
 	@echo '  make bench LESSON=n        benchmarks beside real peers (lessons that have them)'
 	@echo '  make grade SUBMISSIONS=dir [LESSON=n]   the instructor'\''s sandboxed autograder (grading/README.md)'
+	@echo '  make audit [LESSON=n] [ROUNDS=3]        run reference and mutants ROUNDS times: are the verdicts deterministic?'
 	@echo '  make clean                 remove $(BUILD)/'
 	@echo
 	@echo '  V=1 shows full compiler command lines.'
@@ -54,6 +55,9 @@ watch:
 bench:
 	@harness/tools/bench.sh '$(LESSON)' '$(IMPL)'
 
+audit:
+	@harness/tools/audit.sh '$(LESSON)' '$(ROUNDS)'
+
 # The instructor's autograder: every submission in SUBMISSIONS built and
 # tested in a sandbox; reports in $(BUILD)/grade/ (grading/README.md).
 grade:
@@ -65,4 +69,4 @@ grade:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: help check test diagrams slides watch bench grade clean
+.PHONY: help check test diagrams slides watch bench audit grade clean

@@ -113,6 +113,11 @@ for d in grading/tests/hostile/*/; do
 done
 check "the output flood left a short report" test "$(wc -c <"$out2/students/hostile_output_flood/feedback.txt")" -lt 400000
 check "the forged results were noticed" grep -q 'written to by the code under test' "$out2/students/hostile_writes_harness/feedback.txt"
+check "code calling what lesson code never needs is flagged for review (getenv, socket, kill)" sh -c "
+	grep -q 'flagged for review: the code calls .*getenv' '$out2/students/hostile_writes_harness/feedback.txt' &&
+	grep -q 'flagged for review: the code calls .*connect' '$out2/students/hostile_network/feedback.txt' &&
+	grep -q 'flagged for review: the code calls .*kill' '$out2/students/hostile_kill_group/feedback.txt'"
+check "... and the reference is not" sh -c "! grep -q 'flagged for review' '$out1/students/reference/feedback.txt'"
 check "nothing in the course changed (harness, lessons, solutions)" test -z "$(fingerprint)" -a ! -e harness/02-threads/HACKED
 check "the loopback listener outside was never reached" test ! -e "$tmp/heard"
 check "no daemon left running" sh -c '! pgrep -x atonce-daemon'

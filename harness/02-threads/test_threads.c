@@ -17,10 +17,40 @@
 
 #define N_TASKS 4
 #define LATCH_TIMEOUT_MS 1000
+#define SETTLE_MS 3000   /* longer than any harness task takes */
 
-TestSuite(threads, .timeout = 30);
+/*
+ * Threads the code under test creates start 2 ms late: a thread handed the
+ * address of the loop counter then reads the moved-on value on every run,
+ * so loop_variable fails the same checks every time (at_count.h).
+ */
+static void start_threads_late(void)
+{
+	at_calls_delay_starts(2);
+}
+
+TestSuite(threads, .timeout = 30, .init = start_threads_late);
 
 /* ---- harness tasks ---------------------------------------------------- */
+
+/*
+ * A run_parallel() that returns before its threads finish (a missing join)
+ * must fail all_joined, and only that: every test reads what its tasks
+ * measured only once they have all finished and their threads are gone, so
+ * that the verdicts do not depend on how fast the leftovers were. What the
+ * tasks touch is static, never on the test's stack, for the same reason.
+ */
+static struct at_settle settled;
+
+/* Wait (bounded) for `n` harness tasks to end and their threads to exit. */
+static bool settle(long n, int threads_before, int ms)
+{
+	bool ok = at_settle_wait(&settled, n, ms);
+
+	for (int i = 0; ok && i < SETTLE_MS / 10 && at_count_threads() > threads_before; i++)
+		at_sleep_ms(10);
+	return ok;
+}
 
 struct latch_job {
 	struct at_latch *latch;
@@ -40,6 +70,7 @@ static long latch_task(void *arg)
 	at_tidset_add_self(j->tids);
 	at_latch_task(j->latch);
 	at_trace_end(at_trace_global(), slice);
+	at_settle_done(&settled);
 	return 0;
 }
 
@@ -47,19 +78,22 @@ static long latch_task(void *arg)
 static int overlap_of(int (*run)(struct task *, size_t, int), int cpu,
 		      struct at_tidset *tids, int *rc)
 {
-	struct at_latch latch;
-	struct latch_job job[N_TASKS];
-	struct task t[N_TASKS];
-	int max;
+	static struct at_latch latch;
+	static struct latch_job job[N_TASKS];
+	static struct task t[N_TASKS];
+	int max, threads_before = at_count_threads();
 
 	cr_assert(at_latch_init(&latch, N_TASKS, LATCH_TIMEOUT_MS, false) == 0);
 	at_tidset_init(tids);
 	at_trace_reset(at_trace_global());
+	at_settle_reset(&settled);
 	for (int i = 0; i < N_TASKS; i++) {
 		job[i] = (struct latch_job){ &latch, tids, i };
 		t[i] = (struct task){ latch_task, &job[i], -1 };
 	}
 	*rc = run(t, N_TASKS, cpu);
+	if (!settle(N_TASKS, threads_before, SETTLE_MS))
+		return at_latch_max_in_flight(&latch);   /* stragglers: leave it be */
 	max = at_latch_max_in_flight(&latch);
 	at_latch_destroy(&latch);
 	return max;
@@ -88,7 +122,7 @@ static int first_cpu(void)
 
 Test(threads, overlap, .description = "run_parallel() has all its tasks in progress at the same moment")
 {
-	struct at_tidset tids;
+	static struct at_tidset tids;
 	int rc, max = overlap_of(parallel_run, 0, &tids, &rc);
 
 	at_trace_attach("overlap", "run_parallel: 4 tasks that wait for each other");
@@ -101,7 +135,7 @@ Test(threads, overlap, .description = "run_parallel() has all its tasks in progr
 
 Test(threads, thread_per_task, .description = "every task runs on a new thread of its own, not on the caller's")
 {
-	struct at_tidset tids;
+	static struct at_tidset tids;
 	int rc, max;
 	long created;
 
@@ -129,19 +163,23 @@ static long square_task(void *arg)
 
 	atomic_fetch_add(&calls[i], 1);
 	at_burn_ms(2); /* long enough for the threads to overlap */
+	at_settle_done(&settled);
 	return i * i;
 }
 
 Test(threads, results, .description = "each task runs exactly once and its result lands in its own slot")
 {
-	struct task t[N_RESULTS];
-	int rc, wrong = 0, first_wrong = -1, bad_calls = 0;
+	static struct task t[N_RESULTS];
+	int rc, wrong = 0, first_wrong = -1, bad_calls = 0, threads_before = at_count_threads();
 
+	at_settle_reset(&settled);
 	for (int i = 0; i < N_RESULTS; i++) {
 		atomic_store(&calls[i], 0);
 		t[i] = (struct task){ square_task, (void *)(intptr_t)i, -1 };
 	}
 	rc = run_parallel(t, N_RESULTS);
+	/* Whether they were there at return is all_joined's question. */
+	settle(N_RESULTS, threads_before, SETTLE_MS);
 	for (int i = 0; i < N_RESULTS; i++) {
 		if (t[i].result != (long)i * i && wrong++ == 0)
 			first_wrong = i;
@@ -166,23 +204,25 @@ static long slow_task(void *arg)
 	(void)arg;
 	at_sleep_ms(100);
 	atomic_fetch_add(&finished, 1);
+	at_settle_done(&settled);
 	return 0;
 }
 
 Test(threads, all_joined, .description = "run_parallel() returns only after every task has finished, and leaves no thread behind")
 {
-	struct task t[N_TASKS];
+	static struct task t[N_TASKS];
 	int before = at_count_threads(), rc, done, after;
 
 	atomic_store(&finished, 0);
+	at_settle_reset(&settled);
 	for (int i = 0; i < N_TASKS; i++)
 		t[i] = (struct task){ slow_task, NULL, -1 };
 	rc = run_parallel(t, N_TASKS);
 	done = atomic_load(&finished);
 	/* A joined thread is gone from /proc at once; a detached one may
 	 * still be exiting, so give the count a moment to settle. */
-	for (int i = 0; i < 50 && (after = at_count_threads()) != before; i++)
-		at_sleep_ms(10);
+	settle(N_TASKS, before, SETTLE_MS);
+	after = at_count_threads();
 	AT_MEASURED("joined: %d of %d tasks had finished when run_parallel() returned; threads before %d, after %d", done, N_TASKS, before, after);
 	AT_HINT("pthread_join() every thread you created before returning; a detached or forgotten thread may still be running");
 	AT_CHECK_RC(rc, "run_parallel()");
@@ -204,6 +244,7 @@ static long pingpong_task(void *arg)
 	slice = at_trace_begin(at_trace_global(), name, side);
 	at_pingpong_play(pp, side);
 	at_trace_end(at_trace_global(), slice);
+	at_settle_done(&settled);
 	return 0;
 }
 
@@ -212,12 +253,17 @@ static struct at_pingpong_result pingpong_through(int (*run)(struct task *, size
 						  int cpu, int timeout_ms, int *rc)
 {
 	static struct at_pingpong pp;
-	void *args[2][2] = { { &pp, (void *)0 }, { &pp, (void *)1 } };
-	struct task t[2] = { { pingpong_task, args[0], -1 }, { pingpong_task, args[1], -1 } };
+	static void *args[2][2] = { { &pp, (void *)0 }, { &pp, (void *)1 } };
+	static struct task t[2];
+	int threads_before = at_count_threads();
 
+	t[0] = (struct task){ pingpong_task, args[0], -1 };
+	t[1] = (struct task){ pingpong_task, args[1], -1 };
 	at_trace_reset(at_trace_global());
+	at_settle_reset(&settled);
 	at_pingpong_init(&pp, AT_PINGPONG_ROUNDS, timeout_ms);
 	*rc = run(t, 2, cpu);
+	settle(2, threads_before, timeout_ms + SETTLE_MS);
 	return at_pingpong_result(&pp);
 }
 
@@ -277,18 +323,22 @@ static long where_task(void *arg)
 			atomic_fetch_add(&w->off_cpu, 1);
 		at_burn_ms(0);
 	}
+	at_settle_done(&settled);
 	return 0;
 }
 
 Test(threads, pinned_one_cpu, .description = "every thread of run_pinned() may run only on the CPU asked for")
 {
-	struct where w = { .cpu = first_cpu() };
-	struct task t[N_TASKS];
-	int rc;
+	static struct where w;
+	static struct task t[N_TASKS];
+	int rc, threads_before = at_count_threads();
 
+	w = (struct where){ .cpu = first_cpu() };
+	at_settle_reset(&settled);
 	for (int i = 0; i < N_TASKS; i++)
 		t[i] = (struct task){ where_task, &w, -1 };
 	rc = run_pinned(t, N_TASKS, w.cpu);
+	settle(N_TASKS, threads_before, SETTLE_MS);
 	AT_MEASURED("pinned: %d of %d threads confined to CPU %d, %d sample(s) seen elsewhere",
 		    atomic_load(&w.ran) - atomic_load(&w.wide_masks), N_TASKS, w.cpu, atomic_load(&w.off_cpu));
 	AT_HINT("set the affinity in a pthread_attr_t (pthread_attr_setaffinity_np with a cpu_set_t holding only `cpu`) and pass it to every pthread_create()");

@@ -2,6 +2,7 @@
  * at_count.c - exact counters (see at_count.h).
  */
 #include "at_count.h"
+#include "at_time.h"
 
 #include <dirent.h>
 #include <stdatomic.h>
@@ -89,11 +90,42 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
 pid_t __real_fork(void);
 pid_t __wrap_fork(void);
 
+static atomic_int start_delay_ms;
+
+void at_calls_delay_starts(int ms)
+{
+	atomic_store(&start_delay_ms, ms);
+}
+
+struct delayed_start {
+	void *(*fn)(void *);
+	void *arg;
+	int ms;
+};
+
+static void *start_late(void *p)
+{
+	struct delayed_start d = *(struct delayed_start *)p;
+
+	free(p);
+	at_sleep_ms(d.ms);
+	return d.fn(d.arg);
+}
+
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
 			  void *(*fn)(void *), void *arg)
 {
+	int ms = atomic_load(&start_delay_ms), err;
+	struct delayed_start *d;
+
 	atomic_fetch_add(&pthread_create_calls, 1);
-	return __real_pthread_create(t, a, fn, arg);
+	if (ms <= 0 || (d = malloc(sizeof(*d))) == NULL)
+		return __real_pthread_create(t, a, fn, arg);
+	*d = (struct delayed_start){ fn, arg, ms };
+	err = __real_pthread_create(t, a, start_late, d);
+	if (err != 0)
+		free(d);
+	return err;
 }
 
 pid_t __wrap_fork(void)
@@ -128,4 +160,36 @@ int at_count_fds(void)
 
 	/* opendir held one descriptor while listing. */
 	return n < 0 ? -1 : n - 1;
+}
+
+/* ---- settling ---------------------------------------------------------- */
+
+void at_settle_reset(struct at_settle *s)
+{
+	atomic_store(&s->done, 0);
+}
+
+/* Release: what the task wrote before this is visible to whoever sees it. */
+void at_settle_done(struct at_settle *s)
+{
+	atomic_fetch_add_explicit(&s->done, 1, memory_order_release);
+}
+
+long at_settle_count(struct at_settle *s)
+{
+	return atomic_load_explicit(&s->done, memory_order_acquire);
+}
+
+bool at_settle_wait(struct at_settle *s, long expected, int ms)
+{
+	int64_t deadline = at_now_ns() + (int64_t)ms * 1000000;
+
+	/* Polling with a short sleep: the tasks owe us nothing but a counter,
+	 * and the wait is over at once for code that really waited. */
+	while (at_settle_count(s) < expected) {
+		if (at_now_ns() >= deadline)
+			return false;
+		at_sleep_ms(1);
+	}
+	return true;
 }

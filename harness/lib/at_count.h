@@ -38,9 +38,39 @@ void at_calls_reset(void);
 long at_pthread_create_calls(void);
 long at_fork_calls(void);
 
+/*
+ * From now on, every thread the code under test creates sleeps `ms` before
+ * it runs its start routine (0: no delay). The creator has long moved on by
+ * then, so a thread handed the address of a loop counter or of the
+ * creator's stack reads the late value every time: the race shows up on
+ * every run, not on some, and the verdict does not change from run to run.
+ */
+void at_calls_delay_starts(int ms);
+
 /* --- what the process holds now, from /proc/self --- */
 int at_count_threads(void); /* entries in /proc/self/task */
 int at_count_fds(void);     /* open descriptors, not counting the one used to count */
+
+/* --- settling: harness tasks that student code may leave running ---
+ *
+ * Code that returns before the work it started is done (a missing join, a
+ * wait that does not wait) must not make the harness read or free memory
+ * those tasks still use: the crash would blame the wrong check, and which
+ * checks fail would depend on timing, so grading twice would not agree.
+ * Each harness task calls at_settle_done() as its very last step; the test
+ * reads what the tasks measured only after at_settle_wait() says all have
+ * finished (and, when it says they have not, leaves that memory alone:
+ * keep it static, never on the test's stack).
+ */
+struct at_settle {
+	_Atomic long done;
+};
+
+void at_settle_reset(struct at_settle *s);
+void at_settle_done(struct at_settle *s);
+long at_settle_count(struct at_settle *s);
+/* Wait until `expected` tasks are done, at most ms; true when they are. */
+bool at_settle_wait(struct at_settle *s, long expected, int ms);
 
 /* The kernel's id of the calling thread. */
 pid_t at_gettid(void);

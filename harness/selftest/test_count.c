@@ -4,6 +4,7 @@
  */
 #include "at_count.h"
 #include "at_test.h"
+#include "at_time.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -83,5 +84,37 @@ Test(count, threads_and_fds, .description = "a running thread and an open pipe s
 	close(p[0]);
 	AT_MEASURED("proc: threads %d -> %d, fds %d -> %d", before_t, at_count_threads(), before_f, at_count_fds());
 	AT_CHECK(at_count_threads() == before_t && at_count_fds() == before_f, "back to the start");
+	AT_END();
+}
+
+static struct at_settle settle;
+
+static void *late_finisher(void *arg)
+{
+	at_sleep_ms(*(int *)arg);
+	at_settle_done(&settle);
+	return NULL;
+}
+
+Test(count, settle, .description = "at_settle_wait sees tasks finish after their caller returned, and gives up at its deadline")
+{
+	static int delay = 50;
+	pthread_t t[3];
+	bool all, too_many;
+	long seen;
+
+	at_settle_reset(&settle);
+	for (int i = 0; i < 3; i++)
+		cr_assert(pthread_create(&t[i], NULL, late_finisher, &delay) == 0);
+	seen = at_settle_count(&settle);
+	all = at_settle_wait(&settle, 3, 2000);
+	too_many = at_settle_wait(&settle, 4, 30);   /* a fourth never comes */
+	for (int i = 0; i < 3; i++)
+		cr_assert(pthread_join(t[i], NULL) == 0);
+	AT_MEASURED("settle: %ld done at once, all 3 within 2 s: %s; a 4th within 30 ms: %s",
+		    seen, all ? "yes" : "no", too_many ? "yes" : "no");
+	AT_CHECK(seen < 3, "the tasks sleep 50 ms: they cannot be done at once");
+	AT_CHECK(all, "three tasks that end after 50 ms were not seen within 2 s");
+	AT_CHECK(!too_many, "a wait for a task that never ends must end at its deadline, false");
 	AT_END();
 }
