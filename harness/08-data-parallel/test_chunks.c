@@ -401,7 +401,10 @@ static void overlap_test(runner_fn run, const char *name, size_t chunk)
 	AT_CHECK_RC(rc, name);
 	AT_CHECK(max >= 4, "only %d thread(s) were ever working at once: %s", max,
 		 working < 4 ? "some threads got no elements at all" : "the threads ran one after another");
-	AT_CHECK(result == sequential_result(4000), "the result is %ld, not %ld", result, sequential_result(4000));
+	/* No check of the result here: a racy claim that collides now and
+	 * then would make this verdict hang on luck. Results are checked by
+	 * static_result and dynamic_result, races by race_free. */
+	(void)result;
 	AT_END();
 }
 
@@ -574,6 +577,9 @@ Test(chunks, dynamic_result, .description = "dp_dynamic() gives the sequential r
 	long r = 0;
 	struct job job;
 
+	/* Results, not races: on one CPU a racy claim almost never collides,
+	 * so this verdict does not hang on luck (race_free catches the race). */
+	at_pin_to_one_cpu();
 	wrong = check_shapes(run_dynamic, sh, count, what, sizeof(what), &rc);
 	probe_setup(10, WORK_NONE, NULL);
 	job = probe_job();
@@ -594,6 +600,7 @@ Test(chunks, dynamic_chunks, .description = "dp_dynamic() hands out the array in
 	long result = -1;
 	int rc, working;
 
+	at_pin_to_one_cpu();   /* chunk boundaries, not races: as in dynamic_result */
 	cr_assert(at_latch_init(&latch, 3, LATCH_TIMEOUT_MS, false) == 0);
 	probe_setup(n, WORK_UNIFORM, &latch);
 	P.spin = 200;
@@ -673,7 +680,7 @@ Test(chunks, dynamic_balance, .description = "on skewed work (the first quarter 
 		    dyn * 100, SKEW_BAR * 100, stat * 100);
 	AT_HINT("a thread that finishes its chunk must come back for the next unclaimed one, from one shared atomic counter; fixed shares (static chunks) leave the thread with the dear elements working alone");
 	AT_CHECK_RC(rc, "dp_dynamic()");
-	AT_CHECK(result == sequential_result(SKEW_N), "the result is %ld, not %ld", result, sequential_result(SKEW_N));
+	(void)result;   /* results are dynamic_result's to check, as in overlap_test */
 	AT_CHECK(dyn <= SKEW_BAR, "the busiest thread did %.0f%% of the work: the threads that got cheap elements did not come back for more", dyn * 100);
 	AT_END();
 }

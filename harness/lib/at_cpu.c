@@ -186,3 +186,19 @@ enum at_verdict at_parallel_by_ratio(void (*fn)(void *), void *arg, double bar,
 		 tries, best->cpu_s, best->wall_s, best->ratio, bar, calib);
 	return AT_NO;
 }
+
+int at_pin_to_one_cpu(void)
+{
+	cpu_set_t set, one;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		return sched_setaffinity(0, sizeof(one), &one) == 0 ? c : -1;
+	}
+	return -1;
+}

@@ -60,4 +60,15 @@ double at_calibrate_ratio(int ms);
 /* Spin on the CPU for ms milliseconds of wall time (a CPU-bound task). */
 void at_burn_ms(int ms);
 
+/*
+ * Confine the calling thread, and every thread it creates from now on, to
+ * one CPU it may use; returns that CPU, or -1. A check of *results* runs
+ * this way: its threads still interleave (concurrency), but a data race in
+ * the code under test then shows only if a thread is preempted inside the
+ * race's window of a few instructions, which almost never happens, so the
+ * verdict does not hang on luck. Races are the ThreadSanitizer check's to
+ * find, which needs no luck at all.
+ */
+int at_pin_to_one_cpu(void);
+
 #endif

@@ -4,6 +4,7 @@
 # times each, one run at a time, and prints each implementation's verdicts.
 #
 # Usage: audit.sh [LESSON] [ROUNDS]     (ROUNDS defaults to 3)
+#        ONLY="name ..." audit.sh ...    only these implementations
 #
 # A grader must give the same score twice, so for every implementation each
 # test must get the same verdict in every round.  A line is flagged
@@ -42,6 +43,7 @@ for l in $lessons; do
 	impls="solution"
 	while IFS=$'\t' read -r name _; do impls+=" mutant:$name"; done < <(mutants_of "$l")
 	for impl in $impls; do
+		if [ -n "${ONLY:-}" ] && ! [[ " $ONLY " == *" ${impl#mutant:} "* ]]; then continue; fi
 		if ! make --no-print-directory -s -f harness/mk/lesson.mk LESSON_NAME="$l" \
 			IMPL="$impl" BUILD="$build" >/dev/null 2>&1; then
 			printf '  %-22s does not build\n' "${impl#mutant:}"; status=1; continue
