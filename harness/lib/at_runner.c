@@ -19,10 +19,12 @@
  * STATUS is PASS, FAIL, CRASH, TIMEOUT, EXIT or SKIP.
  *
  * Environment: ATONCE_TITLE (the header line), ATONCE_RESULTS (the file),
- * NO_COLOR (plain output).
+ * NO_COLOR (plain output), ATONCE_LIST (print the test names in file order,
+ * one a line, and run nothing: how the grader learns the lesson's order).
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <criterion/internal/ordered-set.h>
 #include <criterion/options.h>
 
 #include <signal.h>
@@ -260,6 +262,32 @@ ReportHook(POST_ALL)(struct criterion_global_stats *g)
 			first_failure);
 }
 
+/* ATONCE_LIST: every test's name, in the order its file declares it. */
+static void list_in_file_order(struct criterion_test_set *set)
+{
+	struct entry *all = calloc(set->tests ? set->tests : 1, sizeof(*all));
+	size_t n = 0;
+
+	if (!all)
+		return;
+	for (struct criterion_ordered_set_node *sn = set->suites->first; sn; sn = sn->next) {
+		struct criterion_suite_set *suite = (void *)(sn + 1);
+
+		if (!suite->tests)
+			continue;
+		for (struct criterion_ordered_set_node *tn = suite->tests->first; tn && n < set->tests; tn = tn->next) {
+			struct criterion_test *t = (void *)(tn + 1);
+
+			all[n++] = (struct entry){ .name = t->name,
+				.file = t->data ? t->data->file_ : "", .line = t->data ? t->data->line_ : 0 };
+		}
+	}
+	qsort(all, n, sizeof(*all), by_place);
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", all[i].name);
+	free(all);
+}
+
 int main(int argc, char **argv)
 {
 	struct criterion_test_set *tests;
@@ -276,6 +304,11 @@ int main(int argc, char **argv)
 		perror(path);
 
 	tests = criterion_initialize();
+	if (getenv("ATONCE_LIST")) {
+		list_in_file_order(tests);
+		criterion_finalize(tests);
+		return 0;
+	}
 	criterion_options.full_stats = true;  /* passing messages carry the figures */
 	criterion_options.logging_threshold = CRITERION_LOG_LEVEL_QUIET;
 	criterion_options.jobs = 1;           /* measurements need the CPUs */

@@ -181,6 +181,8 @@ lesson_tests() {
 		fi
 	done < <(mutants_of "$l")
 
+	racy_tests "$l"
+
 	# Every test can fail: each is the target of at least one mutant.
 	uncovered=""
 	for t in $tests; do
@@ -191,6 +193,28 @@ lesson_tests() {
 	else fail "$l: tests no mutant is mapped to (a check that cannot fail?):$uncovered"; fi
 
 	docs_tests "$l"
+}
+
+# Mutants whose mistake is a race or a wait that does not wait (RACY_MUTANTS
+# in the lesson's lesson.mk): their whole suite runs twice and must give the
+# same verdicts, test for test, since grading twice must give the same
+# score. A test that skipped in either run (machine overloaded) is left out.
+racy_tests() {
+	local l=$1 name a b differ
+	for name in $(manifest "$l" RACY_MUTANTS); do
+		run_impl "$l" "mutant:$name"
+		a=$(awk -F'\t' '{ print $1 "=" $2 }' "$build/$l/mutant-$name/results.tsv" 2>/dev/null)
+		run_impl "$l" "mutant:$name"
+		b=$(awk -F'\t' '{ print $1 "=" $2 }' "$build/$l/mutant-$name/results.tsv" 2>/dev/null)
+		differ=$(join -t= <(sort <<<"$a") <(sort <<<"$b") | awk -F= '$2 != $3 && $2 != "SKIP" && $3 != "SKIP" { printf " %s=%s/%s", $1, $2, $3 }')
+		if [ -z "$a" ] || [ -z "$b" ] || [ "$(wc -l <<<"$a")" != "$(wc -l <<<"$b")" ]; then
+			fail "$l: mutant $name (a race) runs its whole suite twice" "$log/$l.mutant-$name.out"
+		elif [ -z "$differ" ]; then
+			ok "$l: mutant $name (a race) gets the same verdicts twice:$(grep -v '=PASS$' <<<"$a" | tr '\n' ' ' | sed 's/^/ /;s/ $//')"
+		else
+			fail "$l: mutant $name (a race) must get the same verdicts twice:$differ" "$log/$l.mutant-$name.out"
+		fi
+	done
 }
 
 docs_tests() {
