@@ -42,10 +42,14 @@ TestSuite(threads, .timeout = 30, .init = start_threads_late);
  */
 static struct at_settle settled;
 
-/* Wait (bounded) for `n` harness tasks to end and their threads to exit. */
-static bool settle(long n, int threads_before, int ms)
+/*
+ * Wait (bounded) for `n` harness tasks to end and their threads to exit.
+ * After a call that failed (rc != 0: the skeleton's ENOSYS, say) the tasks
+ * may never run: then wait only for the threads it left behind.
+ */
+static bool settle(int rc, long n, int threads_before, int ms)
 {
-	bool ok = at_settle_wait(&settled, n, ms);
+	bool ok = rc != 0 || at_settle_wait(&settled, n, ms);
 
 	for (int i = 0; ok && i < SETTLE_MS / 10 && at_count_threads() > threads_before; i++)
 		at_sleep_ms(10);
@@ -92,7 +96,7 @@ static int overlap_of(int (*run)(struct task *, size_t, int), int cpu,
 		t[i] = (struct task){ latch_task, &job[i], -1 };
 	}
 	*rc = run(t, N_TASKS, cpu);
-	if (!settle(N_TASKS, threads_before, SETTLE_MS))
+	if (!settle(*rc, N_TASKS, threads_before, SETTLE_MS))
 		return at_latch_max_in_flight(&latch);   /* stragglers: leave it be */
 	max = at_latch_max_in_flight(&latch);
 	at_latch_destroy(&latch);
@@ -179,7 +183,7 @@ Test(threads, results, .description = "each task runs exactly once and its resul
 	}
 	rc = run_parallel(t, N_RESULTS);
 	/* Whether they were there at return is all_joined's question. */
-	settle(N_RESULTS, threads_before, SETTLE_MS);
+	settle(rc, N_RESULTS, threads_before, SETTLE_MS);
 	for (int i = 0; i < N_RESULTS; i++) {
 		if (t[i].result != (long)i * i && wrong++ == 0)
 			first_wrong = i;
@@ -221,7 +225,7 @@ Test(threads, all_joined, .description = "run_parallel() returns only after ever
 	done = atomic_load(&finished);
 	/* A joined thread is gone from /proc at once; a detached one may
 	 * still be exiting, so give the count a moment to settle. */
-	settle(N_TASKS, before, SETTLE_MS);
+	settle(rc, N_TASKS, before, SETTLE_MS);
 	after = at_count_threads();
 	AT_MEASURED("joined: %d of %d tasks had finished when run_parallel() returned; threads before %d, after %d", done, N_TASKS, before, after);
 	AT_HINT("pthread_join() every thread you created before returning; a detached or forgotten thread may still be running");
@@ -263,7 +267,7 @@ static struct at_pingpong_result pingpong_through(int (*run)(struct task *, size
 	at_settle_reset(&settled);
 	at_pingpong_init(&pp, AT_PINGPONG_ROUNDS, timeout_ms);
 	*rc = run(t, 2, cpu);
-	settle(2, threads_before, timeout_ms + SETTLE_MS);
+	settle(*rc, 2, threads_before, timeout_ms + SETTLE_MS);
 	return at_pingpong_result(&pp);
 }
 
@@ -338,7 +342,7 @@ Test(threads, pinned_one_cpu, .description = "every thread of run_pinned() may r
 	for (int i = 0; i < N_TASKS; i++)
 		t[i] = (struct task){ where_task, &w, -1 };
 	rc = run_pinned(t, N_TASKS, w.cpu);
-	settle(N_TASKS, threads_before, SETTLE_MS);
+	settle(rc, N_TASKS, threads_before, SETTLE_MS);
 	AT_MEASURED("pinned: %d of %d threads confined to CPU %d, %d sample(s) seen elsewhere",
 		    atomic_load(&w.ran) - atomic_load(&w.wide_masks), N_TASKS, w.cpu, atomic_load(&w.off_cpu));
 	AT_HINT("set the affinity in a pthread_attr_t (pthread_attr_setaffinity_np with a cpu_set_t holding only `cpu`) and pass it to every pthread_create()");
