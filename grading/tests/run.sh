@@ -33,7 +33,8 @@ cp -r solutions/01-interleaving solutions/02-threads "$subs/reference/lessons/"
 cp -r lessons/01-interleaving lessons/02-threads "$subs/skeleton/"          # the other layout: NN-name/ at the top
 printf 'Test(threads, overlap) { }\n' >"$subs/skeleton/harness/02-threads/test_threads.c"   # ignored
 printf 'all:\n\ttrue\n' >"$subs/skeleton/Makefile"                                          # ignored
-cp harness/02-threads/mutants/serial_join.c "$tmp/mutant/lessons/02-threads/threads.c"
+cp solutions/02-threads/threads.c "$tmp/mutant/lessons/02-threads/threads.c"                  # the reference...
+patch --batch --quiet --fuzz=0 -p3 -d "$tmp/mutant/lessons/02-threads" -i "$PWD/harness/02-threads/mutants/serial_join.patch"   # ...made wrong
 tar -czf "$subs/mutant.tar.gz" -C "$tmp/mutant" lessons                                     # an archive
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$hostile"

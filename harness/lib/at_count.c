@@ -5,6 +5,8 @@
 #include "at_time.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +134,94 @@ pid_t __wrap_fork(void)
 {
 	atomic_fetch_add(&fork_calls, 1);
 	return __real_fork();
+}
+
+/* ---- holding woken waiters ------------------------------------------- */
+
+int __real_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+int __real_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t);
+int __wrap_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t);
+
+#define HOLD_MAX_MS 5000
+
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static _Atomic(pthread_cond_t *) hold_a, hold_b;
+static atomic_long hold_generation, held_count;
+
+void at_cond_hold_begin(pthread_cond_t *a, pthread_cond_t *b)
+{
+	atomic_store(&held_count, 0);
+	atomic_store(&hold_a, a);
+	atomic_store(&hold_b, b);
+}
+
+void at_cond_hold_end(void)
+{
+	atomic_store(&hold_a, NULL);
+	atomic_store(&hold_b, NULL);
+	/* Under hold_mu, so a thread between its look at the generation and
+	 * its sleep cannot miss this broadcast. */
+	if (pthread_mutex_lock(&hold_mu) != 0)
+		abort();
+	atomic_fetch_add(&hold_generation, 1);
+	if (pthread_cond_broadcast(&hold_cv) != 0 || pthread_mutex_unlock(&hold_mu) != 0)
+		abort();
+}
+
+long at_cond_held(void)
+{
+	return atomic_load(&held_count);
+}
+
+static bool held_cond(pthread_cond_t *c)
+{
+	return c != NULL && (c == atomic_load(&hold_a) || c == atomic_load(&hold_b));
+}
+
+/* Called holding m, just woken on c: let m go and wait out the hold. */
+static void hold_woken(pthread_mutex_t *m)
+{
+	struct timespec limit;
+	long gen;
+
+	if (pthread_mutex_lock(&hold_mu) != 0)
+		abort();
+	gen = atomic_load(&hold_generation);
+	atomic_fetch_add(&held_count, 1);
+	/* Let the caller's mutex go only once hold_mu is ours: the end of the
+	 * hold (which takes hold_mu) then cannot slip in unseen. */
+	if (pthread_mutex_unlock(m) != 0)
+		abort();
+	clock_gettime(CLOCK_REALTIME, &limit);
+	limit.tv_sec += HOLD_MAX_MS / 1000;
+	while (atomic_load(&hold_generation) == gen &&
+	       __real_pthread_cond_timedwait(&hold_cv, &hold_mu, &limit) == 0)
+		;
+	if (pthread_mutex_unlock(&hold_mu) != 0)
+		abort();
+	/* The caller expects its mutex back, as pthread_cond_wait() promises. */
+	if (pthread_mutex_lock(m) != 0)
+		abort();
+}
+
+int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	int rc = __real_pthread_cond_wait(c, m);
+
+	if (rc == 0 && held_cond(c))
+		hold_woken(m);
+	return rc;
+}
+
+int __wrap_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
+{
+	int rc = __real_pthread_cond_timedwait(c, m, t);
+
+	if ((rc == 0 || rc == ETIMEDOUT) && held_cond(c))
+		hold_woken(m);
+	return rc;
 }
 
 static int count_dir(const char *path)

@@ -47,6 +47,24 @@ long at_fork_calls(void);
  */
 void at_calls_delay_starts(int ms);
 
+/*
+ * Holding woken waiters (test binaries are also linked with
+ * --wrap=pthread_cond_wait,--wrap=pthread_cond_timedwait).
+ *
+ * Between at_cond_hold_begin(a, b) and at_cond_hold_end(), a thread that
+ * returns from a wait on condition variable a or b lets go of its mutex,
+ * waits until the hold ends (5 s at most), takes the mutex back and only
+ * then returns. To the caller that is just a slow wake-up, which POSIX
+ * allows; to the test it means a woken thread cannot act before the test
+ * has made all its changes, so "two puts back to back" really are back to
+ * back on every run, and a wake-up that was never sent is missed every
+ * time, not only when the woken thread happened to be slow.
+ */
+void at_cond_hold_begin(pthread_cond_t *a, pthread_cond_t *b);
+void at_cond_hold_end(void);
+/* Threads held since at_cond_hold_begin() (each counted once a wake-up). */
+long at_cond_held(void);
+
 /* --- what the process holds now, from /proc/self --- */
 int at_count_threads(void); /* entries in /proc/self/task */
 int at_count_fds(void);     /* open descriptors, not counting the one used to count */

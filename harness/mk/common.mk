@@ -14,8 +14,10 @@ ALL_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) \
              $(if $(filter 1,$(WERROR)),-Werror) -MMD -MP
 
 # Tests count the threads and processes the code under test creates by
-# routing its calls through harness/lib/at_count.c.
-WRAP_LDFLAGS := -Wl,--wrap=pthread_create -Wl,--wrap=fork
+# routing its calls through harness/lib/at_count.c, which can also hold a
+# woken condition-variable waiter until the test has made its changes.
+WRAP_LDFLAGS := -Wl,--wrap=pthread_create -Wl,--wrap=fork \
+                -Wl,--wrap=pthread_cond_wait -Wl,--wrap=pthread_cond_timedwait
 
 BUILD    ?= build
 HARNESS_LIB := $(BUILD)/harness/libatonce.a

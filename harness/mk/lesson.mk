@@ -3,8 +3,8 @@
 #   make -f harness/mk/lesson.mk LESSON_NAME=01-interleaving IMPL=student
 #
 # IMPL is `student` (lessons/NN-name/), `solution` (solutions/NN-name/) or
-# `mutant:NAME` (the solution with one file swapped for
-# harness/NN-name/mutants/NAME.c, as harness/NN-name/mutants.tsv says).
+# `mutant:NAME`: the solution with harness/NN-name/mutants/NAME.patch
+# applied, in a copy under build/ (harness/NN-name/mutants.tsv lists them).
 # The binary is $(BUILD)/NN-name/<impl>/run.
 
 .DEFAULT_GOAL := all
@@ -32,18 +32,18 @@ else ifeq ($(IMPL),solution)
   TAG := solution
 else ifneq ($(filter mutant:%,$(IMPL)),)
   MUTANT := $(patsubst mutant:%,%,$(IMPL))
-  IMPL_DIR := solutions/$(LESSON_NAME)
   TAG := mutant-$(MUTANT)
-  REPLACES := $(shell awk -F'\t' '$$1 == "$(MUTANT)" { print $$2 }' $(HDIR)/mutants.tsv)
-  ifeq ($(REPLACES),)
-    $(error no mutant '$(MUTANT)' in $(HDIR)/mutants.tsv)
+  PATCH := $(HDIR)/mutants/$(MUTANT).patch
+  ifeq ($(wildcard $(PATCH)),)
+    $(error no mutant '$(MUTANT)': $(PATCH) does not exist (the mutants are listed in $(HDIR)/mutants.tsv))
   endif
+  IMPL_DIR := $(BUILD)/$(LESSON_NAME)/$(TAG)/src
 else
   $(error IMPL must be student, solution or mutant:NAME, not '$(IMPL)')
 endif
 
 OUT := $(BUILD)/$(LESSON_NAME)/$(TAG)
-source_of = $(if $(filter $(1),$(REPLACES)),$(HDIR)/mutants/$(MUTANT).c,$(IMPL_DIR)/$(1))
+source_of = $(IMPL_DIR)/$(1)
 
 IMPL_OBJ := $(STUDENT_FILES:%.c=$(OUT)/impl/%.o)
 TEST_SRC := $(wildcard $(HDIR)/test_*.c)
@@ -84,6 +84,25 @@ $(OUT)/impl/$(1:.c=.o): $(call source_of,$(1))
 		exit 1; }
 endef
 $(foreach f,$(STUDENT_FILES),$(eval $(call impl_rule,$(f))))
+
+# A mutant's sources: a fresh copy of the reference's student files with the
+# patch applied, exactly (no fuzz: a patch whose context changed must be
+# rewritten, never applied somewhere near). Applied files are stamped, so a
+# changed reference or patch rebuilds the mutant.
+ifneq ($(MUTANT),)
+REF_FILES := $(STUDENT_FILES:%=solutions/$(LESSON_NAME)/%)
+$(IMPL_DIR)/.applied: $(PATCH) $(REF_FILES)
+	$(call say,PATCH,$(PATCH))
+	$(Q)rm -rf $(IMPL_DIR) && mkdir -p $(IMPL_DIR) && cp $(REF_FILES) $(IMPL_DIR)/
+	$(Q)patch --batch --forward --fuzz=0 --no-backup-if-mismatch --reject-file=- --quiet \
+		-p3 -d $(IMPL_DIR) -i $(abspath $(PATCH)) >$(IMPL_DIR)/.patch.log 2>&1 || { \
+		sed 's/^/    /' $(IMPL_DIR)/.patch.log >&2; \
+		printf '\n  mutant %s: %s no longer applies to the reference in solutions/%s/ (%s):\n  rewrite the patch against today'"'"'s reference (harness/tools/mutant.sh new %s %s, edit, save).\n\n' \
+			'$(MUTANT)' '$(PATCH)' '$(LESSON_NAME)' '$(STUDENT_FILES)' '$(LESSON_NAME)' '$(MUTANT)' >&2; \
+		rm -rf $(IMPL_DIR); exit 1; }
+	$(Q)touch $@
+$(STUDENT_FILES:%=$(IMPL_DIR)/%): $(IMPL_DIR)/.applied ;
+endif
 
 -include $(IMPL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 

@@ -51,7 +51,7 @@ for l in $lessons; do
 		runs=()
 		for ((r = 0; r < rounds; r++)); do runs+=("$(verdicts "$l" "$impl")"); done
 		caught=""
-		[ "$impl" != solution ] && caught=$(mutants_of "$l" | awk -F'\t' -v m="${impl#mutant:}" '$1 == m { print $3 }')
+		[ "$impl" != solution ] && caught=$(mutants_of "$l" | awk -F'\t' -v m="${impl#mutant:}" '$1 == m { print $2 }')
 		printf '%s\n' "${runs[@]}" | awk -v name="${impl#mutant:}" -v caught=",$caught," '
 			{ for (i = 1; i <= NF; i++) { split($i, kv, "="); t = kv[1]; v = kv[2];
 				if (!(t in seen)) { order[++n] = t; seen[t] = v } else if (index(seen[t], v) == 0) seen[t] = seen[t] "/" v } }

@@ -2,7 +2,7 @@
 # Description: make sure the tools a make target needs are installed.
 #
 # Usage: deps.sh SET...   where SET is one of: build, docs, slides, bench, grade
-#   build   a C compiler, make, pkg-config, Criterion, liburing (+ coreutils timeout)
+#   build   a C compiler, make, patch, pkg-config, Criterion, liburing (+ coreutils timeout)
 #   docs    Graphviz (dot) and python3, for diagrams and the chapter checks
 #   slides  pandoc and npm, for the reveal.js decks
 #   bench   the real peers the benchmarks compare with (GLib's thread pool)
@@ -32,6 +32,7 @@ for set in "$@"; do
 	build)
 		need_cmd cc gcc
 		need_cmd make make
+		need_cmd patch patch
 		need_cmd pkg-config pkg-config
 		need_cmd timeout coreutils
 		need_pc criterion libcriterion-dev

@@ -30,7 +30,8 @@ resolve_lesson() {
 	return 1
 }
 
-# mutants_of LESSON -> lines "name<TAB>replaces<TAB>caught_by<TAB>mistake"
+# mutants_of LESSON -> lines "name<TAB>caught_by<TAB>mistake"
+# (the mistake itself is harness/LESSON/mutants/name.patch)
 mutants_of() {
 	grep -v '^#' "harness/$1/mutants.tsv" 2>/dev/null | grep -v '^[[:space:]]*$'
 }

@@ -140,11 +140,11 @@ lesson_tests() {
 	tests=$(awk -F'\t' '{ print $1 }' "$res" 2>/dev/null)
 
 	# Every mutant fails on the test that must catch it.
-	local name replaces caught mistake t st attempt
-	while IFS=$'\t' read -r name replaces caught mistake; do
+	local name caught mistake t st attempt
+	while IFS=$'\t' read -r name caught mistake; do
 		[ -n "$name" ] || continue
-		if [ ! -f "harness/$l/mutants/$name.c" ]; then
-			fail "$l: mutant $name is listed but harness/$l/mutants/$name.c is missing"
+		if [ ! -f "harness/$l/mutants/$name.patch" ]; then
+			fail "$l: mutant $name is listed but harness/$l/mutants/$name.patch is missing"
 			continue
 		fi
 		# Run only the tests that must catch it: fast, and exact.
@@ -157,7 +157,7 @@ lesson_tests() {
 			grep -q $'\tSKIP\t' "$res" 2>/dev/null || break
 		done
 		if [ "$rc" -eq 200 ]; then
-			fail "$l: mutant $name builds" "$log/$l.mutant-$name.out"
+			fail "$l: mutant $name applies to the reference and builds" "$log/$l.mutant-$name.out"
 			continue
 		fi
 		# Caught: every test meant to catch it failed; a test the machine
@@ -186,7 +186,7 @@ lesson_tests() {
 	# Every test can fail: each is the target of at least one mutant.
 	uncovered=""
 	for t in $tests; do
-		mutants_of "$l" | awk -F'\t' -v t="$t" '{ n = split($3, c, ","); for (i = 1; i <= n; i++) if (c[i] == t) found = 1 } END { exit !found }' ||
+		mutants_of "$l" | awk -F'\t' -v t="$t" '{ n = split($2, c, ","); for (i = 1; i <= n; i++) if (c[i] == t) found = 1 } END { exit !found }' ||
 			uncovered+=" $t"
 	done
 	if [ -z "$uncovered" ]; then ok "$l: every test has a mutant that it must reject"
