@@ -4,11 +4,15 @@
 #include "at_cpu.h"
 #include "at_time.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int at_parse_cpu_max(const char *text)
 {
@@ -151,15 +155,157 @@ double at_calibrate_ratio(int ms)
 	return at_measure_ratio(two_burners, &ms).ratio;
 }
 
+int at_usable_cpus_at_start(void)
+{
+	cpu_set_t set;
+	int affinity, quota, usable;
+
+	/* The parent is the runner: it forks each test and runs no code under
+	 * test. Where it cannot be asked, fall back to this process. */
+	if (sched_getaffinity(getppid(), sizeof(set), &set) != 0 &&
+	    sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 1;
+	affinity = CPU_COUNT(&set);
+	quota = cgroup_v2_cpus();
+	if (quota < 0)
+		quota = cgroup_v1_cpus();
+	usable = (quota > 0 && quota < affinity) ? quota : affinity;
+	return usable < 1 ? 1 : usable;
+}
+
+/* CPU time (user + system) of every process descended from this one, in
+ * ns, from /proc: a child that spins is a load of the code's own. */
+static int64_t descendants_cpu_ns(void)
+{
+	enum { MAXP = 4096 };
+	static pid_t pid[MAXP], ppid[MAXP];
+	static int64_t ticks[MAXP];
+	static bool mine[MAXP];
+	long hz = sysconf(_SC_CLK_TCK);
+	int n = 0, grew = 1;
+	int64_t sum = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL && n < MAXP) {
+		char path[300], buf[1024], *p;
+		unsigned long ut, st;
+		int pp, fd;
+		ssize_t len;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* After the last ')': state ppid ... utime(14) stime(15). */
+		if (!(p = strrchr(buf, ')')) ||
+		    sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, &ut, &st) != 3)
+			continue;
+		pid[n] = (pid_t)atoi(e->d_name);
+		ppid[n] = pp;
+		ticks[n] = (int64_t)(ut + st);
+		mine[n] = pp == getpid();
+		n++;
+	}
+	closedir(d);
+	while (grew) {         /* grandchildren and further */
+		grew = 0;
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n && !mine[i]; j++)
+				if (mine[j] && ppid[i] == pid[j])
+					mine[i] = true, grew = 1;
+	}
+	for (int i = 0; i < n; i++)
+		if (mine[i])
+			sum += ticks[i];
+	return hz > 0 ? sum * (AT_NS_PER_S / hz) : 0;
+}
+
+struct burn_clock {
+	int ms;
+	int64_t cpu_ns;   /* the burner thread's own CPU time */
+};
+
+static void *clocked_burner(void *arg)
+{
+	struct burn_clock *b = arg;
+	int64_t c0 = at_thread_cpu_ns();
+
+	at_burn_ms(b->ms);
+	b->cpu_ns = at_thread_cpu_ns() - c0;
+	return NULL;
+}
+
+enum at_machine at_judge_machine(double bar, char *why, size_t whylen)
+{
+	struct burn_clock b[2] = { { 300, 0 }, { 300, 0 } };
+	pthread_t t[2];
+	int started = 0, now, at_start;
+	int64_t w0, wall, p0, proc, k0, kids, me0, me;
+	double ratio, own;
+	char cpus[128];
+
+	now = at_usable_cpus(cpus, sizeof(cpus));
+	at_start = at_usable_cpus_at_start();
+	if (now < 2 && at_start >= 2) {
+		snprintf(why, whylen, "the code under test narrowed its own process to %d CPU (%s) though the test started with %d: that is no reason not to judge",
+			 now, cpus, at_start);
+		return AT_MACHINE_SELF;
+	}
+	if (now < 2) {
+		snprintf(why, whylen, "%s: parallelism cannot be shown here", cpus);
+		return AT_MACHINE_BUSY;
+	}
+	w0 = at_now_ns();
+	p0 = at_process_cpu_ns();
+	me0 = at_thread_cpu_ns();
+	k0 = descendants_cpu_ns();
+	for (int i = 0; i < 2; i++)
+		started += pthread_create(&t[i], NULL, clocked_burner, &b[i]) == 0;
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	wall = at_now_ns() - w0;
+	me = at_thread_cpu_ns() - me0;
+	kids = descendants_cpu_ns() - k0;
+	proc = at_process_cpu_ns() - p0;
+	ratio = wall > 0 ? (double)(b[0].cpu_ns + b[1].cpu_ns) / (double)wall : 0;
+	/* What ran meanwhile besides our two burners and this thread (asleep
+	 * in join): threads of the code under test, and its child processes. */
+	own = wall > 0 ? (double)(proc - b[0].cpu_ns - b[1].cpu_ns - me + kids) / (double)wall : 0;
+	if (started < 2) {
+		snprintf(why, whylen, "the harness could not start its two calibration threads");
+		return AT_MACHINE_BUSY;
+	}
+	if (own > 0.15) {
+		snprintf(why, whylen, "while the harness measured the machine, the code under test itself kept %.2f CPUs busy (its own threads or processes, still running): a load of its own is no reason to skip",
+			 own);
+		return AT_MACHINE_SELF;
+	}
+	if (ratio < bar) {
+		snprintf(why, whylen, "the machine is overloaded: two busy threads of the harness reached only %.2fx CPU/wall (%.2fx needed), and the code under test was idle meanwhile, so other programs hold the CPUs",
+			 ratio, bar);
+		return AT_MACHINE_BUSY;
+	}
+	snprintf(why, whylen, "two busy threads of the harness reach %.2fx CPU/wall here", ratio);
+	return AT_MACHINE_FREE;
+}
+
 enum at_verdict at_parallel_by_ratio(void (*fn)(void *), void *arg, double bar,
 				     int tries, struct at_ratio *best,
 				     char *why, size_t whylen)
 {
 	char cpus[128];
-	double calib;
 
 	best->cpu_s = best->wall_s = best->ratio = 0;
-	if (at_usable_cpus(cpus, sizeof(cpus)) < 2) {
+	if (at_usable_cpus(cpus, sizeof(cpus)) < 2 && at_usable_cpus_at_start() < 2) {
 		snprintf(why, whylen, "%s: parallelism cannot be shown here", cpus);
 		return AT_SKIP;
 	}
@@ -175,15 +321,19 @@ enum at_verdict at_parallel_by_ratio(void (*fn)(void *), void *arg, double bar,
 		}
 	}
 	/* Correct code can fall short when other programs hold the CPUs.
-	 * Ask the machine: can two busy threads of our own reach the bar? */
-	calib = at_calibrate_ratio(200);
-	if (calib < bar) {
-		snprintf(why, whylen, "the machine is overloaded: two busy threads of the harness reached only %.2fx CPU/wall (bar %.2fx), so this check cannot judge; best run %.2fx",
-			 calib, bar, best->ratio);
-		return AT_SKIP;
+	 * Ask the machine: can two busy threads of our own reach the bar,
+	 * with the code under test idle? */
+	{
+		char m[400];
+		enum at_machine st = at_judge_machine(bar, m, sizeof(m));
+
+		if (st == AT_MACHINE_BUSY) {
+			snprintf(why, whylen, "%s; best run %.2fx", m, best->ratio);
+			return AT_SKIP;
+		}
+		snprintf(why, whylen, "best of %d runs: CPU time %.2f s in %.2f s of wall time (%.2fx, bar %.2fx); %s",
+			 tries, best->cpu_s, best->wall_s, best->ratio, bar, m);
 	}
-	snprintf(why, whylen, "best of %d runs: CPU time %.2f s in %.2f s of wall time (%.2fx, bar %.2fx; the harness's own two threads reach %.2fx here)",
-		 tries, best->cpu_s, best->wall_s, best->ratio, bar, calib);
 	return AT_NO;
 }
 

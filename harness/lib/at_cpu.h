@@ -57,6 +57,30 @@ enum at_verdict at_parallel_by_ratio(void (*fn)(void *), void *arg, double bar,
 /* CPU/wall of two harness threads spinning for `ms`: the machine's best. */
 double at_calibrate_ratio(int ms);
 
+/*
+ * CPUs usable when the test started: the runner's (this process's parent,
+ * which runs no code under test) affinity and the cgroup quota. Code under
+ * test that narrows its own process's affinity changes at_usable_cpus(),
+ * never this.
+ */
+int at_usable_cpus_at_start(void);
+
+/*
+ * Can a parallelism check judge now? A skip must not be for sale, so the
+ * machine is called busy only for a load that the code under test did not
+ * make itself. Two harness threads spin for a while, measured by their
+ * own thread clocks; meanwhile the CPU used by the rest of this process
+ * and by every process it started is counted.
+ *   AT_MACHINE_FREE  the harness's threads ran at once (>= bar): judge;
+ *   AT_MACHINE_BUSY  they could not, and the load came from elsewhere, or
+ *                    fewer than 2 CPUs were usable from the start: skip;
+ *   AT_MACHINE_SELF  the code under test narrowed the CPUs it was given,
+ *                    or kept CPUs busy itself meanwhile: no excuse, judge.
+ * why receives the sentence to print.
+ */
+enum at_machine { AT_MACHINE_FREE, AT_MACHINE_BUSY, AT_MACHINE_SELF };
+enum at_machine at_judge_machine(double bar, char *why, size_t whylen);
+
 /* Spin on the CPU for ms milliseconds of wall time (a CPU-bound task). */
 void at_burn_ms(int ms);
 

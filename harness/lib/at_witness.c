@@ -5,6 +5,7 @@
 #include "at_cpu.h"
 #include "at_time.h"
 
+#include <sched.h>
 #include <stdio.h>
 
 static inline void cpu_relax(void)
@@ -27,6 +28,10 @@ void at_pingpong_init(struct at_pingpong *pp, long rounds, int timeout_ms)
 	atomic_init(&pp->players, 0);
 	atomic_init(&pp->active, 0);
 	atomic_init(&pp->max_active, 0);
+	atomic_init(&pp->mask[0], 0);
+	atomic_init(&pp->mask[1], 0);
+	atomic_init(&pp->plays[0], 0);
+	atomic_init(&pp->plays[1], 0);
 }
 
 /* The deadline starts with the first side, not at init: the code under
@@ -40,6 +45,20 @@ static int64_t start_clock(struct at_pingpong *pp)
 	return zero; /* the other side started first: its time wins */
 }
 
+/* Which CPUs this side's thread may run on (the first 64). */
+static void note_cpus(struct at_pingpong *pp, int side)
+{
+	cpu_set_t set;
+	uint64_t m = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return;
+	for (int c = 0; c < 64 && c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			m |= 1ULL << c;
+	atomic_store(&pp->mask[side & 1], m);
+}
+
 void at_pingpong_play(struct at_pingpong *pp, int side)
 {
 	int64_t deadline = start_clock(pp) + pp->timeout_ns;
@@ -48,6 +67,8 @@ void at_pingpong_play(struct at_pingpong *pp, int side)
 	int now, seen;
 
 	atomic_fetch_add(&pp->players, 1);
+	note_cpus(pp, side);
+	atomic_fetch_add(&pp->plays[side & 1], 1);
 	now = atomic_fetch_add(&pp->active, 1) + 1;
 	seen = atomic_load(&pp->max_active);
 	while (now > seen && !atomic_compare_exchange_weak(&pp->max_active, &seen, now))
@@ -88,12 +109,18 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp)
 	r.seconds = (start && end > start) ? (double)(end - start) / AT_NS_PER_S : 0.0;
 	r.rate = r.seconds > 0 ? r.rounds_done / r.seconds : 0.0;
 	r.parallel = r.rounds_done >= pp->rounds && !atomic_load(&pp->gave_up);
+	r.sides_once = atomic_load(&pp->plays[0]) == 1 && atomic_load(&pp->plays[1]) == 1;
+	{
+		uint64_t m = atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1]);
+
+		r.cpus_allowed = m ? __builtin_popcountll(m) : 0;
+		r.only_cpu = r.cpus_allowed == 1 ? __builtin_ctzll(m) : -1;
+	}
 	return r;
 }
 
 int at_pingpong_verdict(const struct at_pingpong_result *r, char *why, size_t whylen)
 {
-	double calib;
 
 	if (r->parallel) {
 		snprintf(why, whylen, "%ld rounds in %.2f s", r->rounds_done, r->seconds);
@@ -104,18 +131,33 @@ int at_pingpong_verdict(const struct at_pingpong_result *r, char *why, size_t wh
 			 r->rounds_done);
 		return AT_NO;
 	}
-	/* Slow turns: our code on one CPU, or other programs holding both.
-	 * Ask the machine before blaming the code. */
-	calib = at_calibrate_ratio(300);
-	/* 1.25, not 2: with one CPU held by another program, two threads of
-	 * ours still overlap a third of the time (~1.33x), and correct code
-	 * then does thousands of rounds a second; code on one CPU, ~100. */
-	if (calib < 1.25) {
-		snprintf(why, whylen, "the machine is overloaded: two busy threads of the harness reached only %.2fx CPU/wall (1.25x needed), so parallelism cannot be judged now (%ld rounds done)",
-			 calib, r->rounds_done);
-		return AT_SKIP;
+	/* One task run twice and the other never (a thread handed the wrong
+	 * task): no load explains that. */
+	if (!r->sides_once) {
+		snprintf(why, whylen, "the two tasks were not each run once: one side of the ping-pong was played twice, or never (%ld rounds)",
+			 r->rounds_done);
+		return AT_NO;
 	}
-	snprintf(why, whylen, "only %ld rounds in %.2f s, while two busy threads of the harness reach %.2fx CPU/wall here",
-		 r->rounds_done, r->seconds, calib);
+	/* Both sides allowed on one CPU only (an affinity mask of the code
+	 * under test): they could never run at once, whatever the load. */
+	if (r->cpus_allowed == 1) {
+		snprintf(why, whylen, "both tasks ran on threads allowed on a single CPU (CPU %d): they could never run at the same instant (%ld rounds)",
+			 r->only_cpu, r->rounds_done);
+		return AT_NO;
+	}
+	/* Slow turns: our code on one CPU, or other programs holding both.
+	 * Ask the machine before blaming the code. 1.25x, not 2: with one
+	 * CPU held by another program, two threads of ours still overlap a
+	 * third of the time (~1.33x), and correct code then does thousands
+	 * of rounds a second; code on one CPU, ~100. */
+	{
+		char m[400];
+
+		if (at_judge_machine(1.25, m, sizeof(m)) == AT_MACHINE_BUSY) {
+			snprintf(why, whylen, "%s, so parallelism cannot be judged now (%ld rounds done)", m, r->rounds_done);
+			return AT_SKIP;
+		}
+		snprintf(why, whylen, "only %ld rounds in %.2f s; %s", r->rounds_done, r->seconds, m);
+	}
 	return AT_NO;
 }

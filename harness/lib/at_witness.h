@@ -36,6 +36,8 @@ struct at_pingpong {
 	_Atomic int players;      /* sides that have started */
 	_Atomic int active;       /* sides playing now */
 	_Atomic int max_active;   /* most sides playing at one moment */
+	_Atomic uint64_t mask[2]; /* CPUs each side's thread was allowed on */
+	_Atomic int plays[2];     /* times each side was played (1 each expected) */
 };
 
 struct at_pingpong_result {
@@ -45,6 +47,9 @@ struct at_pingpong_result {
 	bool parallel;      /* all rounds done before the deadline */
 	int players;        /* how many sides ever started (2 expected) */
 	bool overlapped;    /* were both sides ever playing at the same time? */
+	int cpus_allowed;   /* CPUs the two sides' threads were allowed on, together */
+	int only_cpu;       /* that CPU, when there was one only; else -1 */
+	bool sides_once;    /* each side played exactly once */
 };
 
 void at_pingpong_init(struct at_pingpong *pp, long rounds, int timeout_ms);
