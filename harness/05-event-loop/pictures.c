@@ -8,7 +8,8 @@
  * clients (each: connect, then three times "send a line, wait for its
  * answer, think 8 ms", then leave) talk first to the reference serve(),
  * then to a server written here that serves one client until it leaves
- * before accepting the next (the mistake of mutants/blocking_loop.c).
+ * before accepting the next (what mutants/blocking_loop.patch does, its
+ * sockets left blocking).
  * Each lane is a client: grey while its connection is open, coloured while
  * it waits for an answer. Both pictures share one time scale. Compare: with
  * the event loop every answer is immediate and all six conversations

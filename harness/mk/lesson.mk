@@ -104,6 +104,10 @@ $(IMPL_DIR)/.applied: $(PATCH) $(REF_FILES)
 $(STUDENT_FILES:%=$(IMPL_DIR)/%): $(IMPL_DIR)/.applied ;
 endif
 
+# Mutants were whole .c copies once: a build tree from those days names
+# them in its .d files. Nothing to make for them (the object is rebuilt).
+$(HDIR)/mutants/%.c: ;
+
 -include $(IMPL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 .PHONY: all

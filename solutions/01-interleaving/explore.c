@@ -7,9 +7,10 @@
  * one schedule on its own copy of the initial state. C(n+m, n) schedules,
  * each replayed in n+m steps.
  *
- * Compare with harness/01-interleaving/mutants/: wrong_count.c tries only
- * the two run-to-completion schedules, shared_state.c forgets the fresh
- * copy, stale_registers.c copies the shared cells but not the registers.
+ * Compare with harness/01-interleaving/mutants/: wrong_count.patch tries
+ * only the two run-to-completion schedules, shared_state.patch forgets the
+ * fresh copy, stale_registers.patch copies the shared cells but not the
+ * registers.
  */
 #include "explore.h"
 

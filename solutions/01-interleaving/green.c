@@ -9,9 +9,9 @@
  * the back of the queue, or frees a finished one: a task never frees the
  * stack it is running on.
  *
- * Compare with harness/01-interleaving/mutants/: run_to_completion.c (a
- * yield that does not switch), lifo_order.c (new tasks pushed at the
- * front), uses_pthreads.c (the kernel schedules instead of us).
+ * Compare with harness/01-interleaving/mutants/: run_to_completion.patch
+ * (a yield that does not switch), lifo_order.patch (new tasks pushed at
+ * the front), uses_pthreads.patch (the kernel schedules instead of us).
  */
 #include "green.h"
 

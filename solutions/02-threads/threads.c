@@ -3,9 +3,9 @@
  * started before any is joined; then the same with every thread pinned to
  * one CPU.
  *
- * Compare with harness/02-threads/mutants/: serial_join.c joins each thread
- * right after creating it (threads, but no concurrency), and
- * loop_variable.c hands every thread the address of the loop counter.
+ * Compare with harness/02-threads/mutants/: serial_join.patch joins each
+ * thread right after creating it (threads, but no concurrency), and
+ * loop_variable.patch hands every thread the address of a loop counter.
  */
 #include "threads.h"
 

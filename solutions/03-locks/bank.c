@@ -4,10 +4,10 @@
  * and moves the money while holding both, and lets go. bank_total() takes
  * every lock, in the same order, so it sees one instant of the bank.
  *
- * Compare with harness/03-locks/mutants/: no_lock.c (the lost update),
- * lock_order.c (locks `from` then `to`: two opposite transfers deadlock),
- * check_then_lock.c (looks at the balance before locking: overdrafts) and
- * total_one_at_a_time.c (race-free, yet its sum mixes two instants).
+ * Compare with harness/03-locks/mutants/: no_lock.patch (the lost update),
+ * lock_order.patch (locks `from` then `to`: opposite transfers deadlock),
+ * check_then_lock.patch (looks at the balance before locking: overdrafts),
+ * total_one_at_a_time.patch (race-free, yet its sum mixes two instants).
  */
 #include "bank.h"
 

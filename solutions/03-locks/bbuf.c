@@ -6,9 +6,9 @@
  * wake-up; each side signals the other after changing the count, while
  * still holding the lock.
  *
- * Compare with harness/03-locks/mutants/: if_not_while.c (trusts a
- * wake-up), busy_wait.c (spins instead of sleeping), lost_wakeup.c (signals
- * only when the buffer was empty) and lifo.c (takes the newest item).
+ * Compare with harness/03-locks/mutants/: if_not_while.patch (trusts a
+ * wake-up), busy_wait.patch (spins instead of sleeping), lost_wakeup.patch
+ * (signals only when the buffer was empty), lifo.patch (newest item first).
  */
 #include "bbuf.h"
 

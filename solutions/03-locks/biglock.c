@@ -6,9 +6,9 @@
  * CPython's GIL; under run_fine_grained() nothing is shared, so nothing is
  * locked.
  *
- * Compare with harness/03-locks/mutants/: io_under_lock.c keeps the big
- * lock while it waits (nothing overlaps), no_big_lock.c forgets it
- * (parallel), fine_uses_big_lock.c serialises the fine-grained run too.
+ * Compare with harness/03-locks/mutants/: io_under_lock.patch keeps the
+ * big lock while it waits (nothing overlaps), no_big_lock.patch forgets it
+ * (parallel), fine_uses_big_lock.patch serialises the fine-grained run too.
  */
 #include "biglock.h"
 

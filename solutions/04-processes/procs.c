@@ -5,10 +5,10 @@
  * pipe, reaps every child and says what became of each.
  *
  * Compare with solutions/02-threads/threads.c (the same shape on threads)
- * and with harness/04-processes/mutants/: wait_each.c waits for each child
- * right after forking it (processes, but one task at a time),
- * pipe_left_open.c keeps its copy of the write ends (a dead child's pipe
- * never reaches end-of-file), no_waitpid.c leaves zombies.
+ * and with harness/04-processes/mutants/: wait_each.patch waits for each
+ * child right after forking it (processes, but one task at a time),
+ * pipe_left_open.patch keeps its copy of the write ends (a dead child's
+ * pipe never reaches end-of-file), no_waitpid.patch leaves zombies.
  */
 #include "procs.h"
 

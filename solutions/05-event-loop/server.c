@@ -3,10 +3,10 @@
  * client at once by one thread, an epoll event loop and one small state
  * machine per connection.
  *
- * Compare with harness/05-event-loop/mutants/: blocking_loop.c serves one
- * client to its end before looking at the next, thread_per_client.c gets
- * its concurrency from threads instead, busy_poll.c never sleeps, and
- * drops_partial_writes.c forgets what send() did not take.
+ * Compare with harness/05-event-loop/mutants/: blocking_loop.patch serves
+ * one client to its end before looking at the next, thread_per_client.patch
+ * gets its concurrency from threads instead, busy_poll.patch never sleeps,
+ * and drops_partial_writes.patch forgets what send() did not take.
  */
 #include "server.h"
 

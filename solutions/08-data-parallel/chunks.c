@@ -5,9 +5,10 @@
  * evens out. Each thread folds into an accumulator on a cache line of its
  * own; the caller folds the partials together after the joins.
  *
- * Compare with harness/08-data-parallel/mutants/: one_thread.c (one thread
- * does all the work), unpadded_shared.c (the accumulators side by side:
- * false sharing), static_on_skew.c (dynamic that is really static).
+ * Compare with harness/08-data-parallel/mutants/: one_thread.patch (one
+ * thread does all the work), unpadded_shared.patch (the accumulators side
+ * by side: false sharing), static_on_skew.patch (dynamic that is really
+ * static).
  */
 #include "chunks.h"
 

@@ -7,7 +7,7 @@
  *   gcc -std=gnu11 -O2 -pthread false_sharing.c && ./a.out
  *
  * Compare with the chapter's section on per-thread accumulators, and with
- * harness/08-data-parallel/mutants/unpadded_shared.c.
+ * harness/08-data-parallel/mutants/unpadded_shared.patch.
  */
 #include <pthread.h>
 #include <stdio.h>
