@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -222,6 +223,54 @@ int __wrap_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const s
 	if ((rc == 0 || rc == ETIMEDOUT) && held_cond(c))
 		hold_woken(m);
 	return rc;
+}
+
+/* ---- wake-ups ---------------------------------------------------------- */
+
+static long voluntary_switches(const char *status_path)
+{
+	char buf[4096], *p;
+	ssize_t len;
+	int fd = open(status_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	p = strstr(buf, "\nvoluntary_ctxt_switches:");
+	return p ? atol(p + strlen("\nvoluntary_ctxt_switches:")) : -1;
+}
+
+long at_wakeups_of_thread(pid_t pid, pid_t tid)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)(pid ? pid : getpid()), (int)tid);
+	return voluntary_switches(path);
+}
+
+long at_wakeups_of_process(pid_t pid)
+{
+	char path[96];
+	DIR *d;
+	struct dirent *e;
+	long sum = 0, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)(pid ? pid : getpid()));
+	if (!(d = opendir(path)))
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		n = at_wakeups_of_thread(pid ? pid : getpid(), (pid_t)atoi(e->d_name));
+		if (n > 0)
+			sum += n;
+	}
+	closedir(d);
+	return sum;
 }
 
 static int count_dir(const char *path)

@@ -65,6 +65,21 @@ void at_cond_hold_end(void);
 /* Threads held since at_cond_hold_begin() (each counted once a wake-up). */
 long at_cond_held(void);
 
+/*
+ * --- wake-ups: idle means none at all ---
+ * A thread that sleeps until its event costs no wake-up while nothing
+ * happens; one that polls with a timeout (1-100 ms), or a blocking call
+ * with a receive timeout, wakes up every time the clock runs out, though
+ * it burns almost no CPU. The kernel counts each time a thread gave up
+ * the CPU to wait (voluntary context switches): read before and after an
+ * idle window, the difference is the wake-ups in it.
+ *   at_wakeups_of_thread(pid, tid): thread tid of process pid (0: this one)
+ *   at_wakeups_of_process(pid): all its threads, summed (0: this process)
+ * -1 when the thread or process is gone.
+ */
+long at_wakeups_of_thread(pid_t pid, pid_t tid);
+long at_wakeups_of_process(pid_t pid);
+
 /* --- what the process holds now, from /proc/self --- */
 int at_count_threads(void); /* entries in /proc/self/task */
 int at_count_fds(void);     /* open descriptors, not counting the one used to count */

@@ -118,3 +118,79 @@ Test(count, settle, .description = "at_settle_wait sees tasks finish after their
 	AT_CHECK(!too_many, "a wait for a task that never ends must end at its deadline, false");
 	AT_END();
 }
+
+/* ---- wake-ups: idle means none --------------------------------------- */
+
+static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER;
+static bool idle_stop;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&idle_mu);
+	while (!idle_stop)
+		pthread_cond_wait(&idle_cv, &idle_mu);
+	pthread_mutex_unlock(&idle_mu);
+	return NULL;
+}
+
+static void *poller(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		bool stop;
+
+		pthread_mutex_lock(&idle_mu);
+		stop = idle_stop;
+		pthread_mutex_unlock(&idle_mu);
+		if (stop)
+			return NULL;
+		usleep(10000);   /* polls every 10 ms: almost no CPU, 100 wake-ups a second */
+	}
+}
+
+static _Atomic pid_t started_tid;
+
+static void *note_tid_then(void *(*fn)(void *))
+{
+	atomic_store(&started_tid, at_gettid());
+	return fn(NULL);
+}
+
+static void *run_sleeper(void *arg) { (void)arg; return note_tid_then(sleeper); }
+static void *run_poller(void *arg)  { (void)arg; return note_tid_then(poller); }
+
+static long wakeups_in_300ms(void *(*body)(void *))
+{
+	pthread_t t;
+	pid_t tid;
+	long w0, w1;
+
+	idle_stop = false;
+	atomic_store(&started_tid, 0);
+	cr_assert(pthread_create(&t, NULL, body, NULL) == 0);
+	while ((tid = atomic_load(&started_tid)) == 0)
+		usleep(100);
+	at_sleep_ms(20);        /* let it reach its wait */
+	w0 = at_wakeups_of_thread(0, tid);
+	at_sleep_ms(300);
+	w1 = at_wakeups_of_thread(0, tid);
+	pthread_mutex_lock(&idle_mu);
+	idle_stop = true;
+	pthread_cond_broadcast(&idle_cv);
+	pthread_mutex_unlock(&idle_mu);
+	cr_assert(pthread_join(t, NULL) == 0);
+	return w0 < 0 || w1 < 0 ? -1 : w1 - w0;
+}
+
+Test(count, wakeups_sleep_vs_poll, .description = "a thread asleep on a condition variable wakes 0 times in 300 ms; one polling every 10 ms, about 30")
+{
+	long asleep = wakeups_in_300ms(run_sleeper), polling = wakeups_in_300ms(run_poller);
+
+	AT_MEASURED("wake-ups in 300 ms: asleep %ld, polling every 10 ms %ld; this process so far %ld",
+		    asleep, polling, at_wakeups_of_process(0));
+	AT_CHECK(asleep == 0, "a thread asleep until signalled woke %ld times", asleep);
+	AT_CHECK(polling >= 10, "a thread polling every 10 ms woke only %ld times in 300 ms", polling);
+	AT_END();
+}
