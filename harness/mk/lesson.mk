@@ -57,7 +57,18 @@ TSAN_SRC := $(wildcard $(HDIR)/tsan_*.c)
 TSAN_BIN := $(TSAN_SRC:$(HDIR)/%.c=$(OUT)/%)
 TSAN_IMPL_SRC := $(foreach f,$(STUDENT_FILES),$(call source_of,$(f)))
 
-all: $(OUT)/run $(TSAN_BIN)
+# Optional: harness/NN-name/asan_*.c, the same for AddressSanitizer (and
+# UBSan): memory errors in code the student manages (stacks, queues,
+# buffers, connections). Tests run them as $ATONCE_OUT/asan_NAME.
+ASAN_SRC := $(wildcard $(HDIR)/asan_*.c)
+ASAN_BIN := $(ASAN_SRC:$(HDIR)/%.c=$(OUT)/%)
+
+all: $(OUT)/run $(TSAN_BIN) $(ASAN_BIN)
+
+$(OUT)/asan_%: $(HDIR)/asan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h)
+	$(call say,ASAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
+		harness/lib/at_time.c $(LDLIBS_EXTRA)
 
 $(OUT)/tsan_%: $(HDIR)/tsan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h)
 	$(call say,TSAN,$@)
