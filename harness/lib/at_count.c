@@ -182,13 +182,20 @@ static bool held_cond(pthread_cond_t *c)
 }
 
 /* Called holding m, just woken on c: let m go and wait out the hold. */
-static void hold_woken(pthread_mutex_t *m)
+static void hold_woken(pthread_cond_t *c, pthread_mutex_t *m)
 {
 	struct timespec limit;
 	long gen;
 
 	if (pthread_mutex_lock(&hold_mu) != 0)
 		abort();
+	/* Look again under hold_mu: the hold may have ended since the caller
+	 * looked, and its broadcast (sent under hold_mu) would then be missed. */
+	if (!held_cond(c)) {
+		if (pthread_mutex_unlock(&hold_mu) != 0)
+			abort();
+		return;
+	}
 	gen = atomic_load(&hold_generation);
 	atomic_fetch_add(&held_count, 1);
 	/* Let the caller's mutex go only once hold_mu is ours: the end of the
@@ -212,7 +219,7 @@ int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 	int rc = __real_pthread_cond_wait(c, m);
 
 	if (rc == 0 && held_cond(c))
-		hold_woken(m);
+		hold_woken(c, m);
 	return rc;
 }
 
@@ -221,7 +228,7 @@ int __wrap_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const s
 	int rc = __real_pthread_cond_timedwait(c, m, t);
 
 	if ((rc == 0 || rc == ETIMEDOUT) && held_cond(c))
-		hold_woken(m);
+		hold_woken(c, m);
 	return rc;
 }
 

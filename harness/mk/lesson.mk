@@ -20,7 +20,8 @@ LDIR := lessons/$(LESSON_NAME)
 # The lesson's manifest: STUDENT_FILES (the files the student writes; the
 # grader takes only these), LDLIBS_EXTRA (libraries the code under test
 # needs: every program gets them, demos too), HARNESS_LDFLAGS (link flags for
-# the harness's own programs only: tests, pictures, bench), RUN_TIMEOUT,
+# the harness's own programs only: tests, pictures, bench), CALLS (what the
+# lesson's code may call beyond harness/mk/calls.txt), RUN_TIMEOUT,
 # BENCH_CFLAGS and BENCH_LDLIBS.
 include $(HDIR)/lesson.mk
 
@@ -46,6 +47,7 @@ OUT := $(BUILD)/$(LESSON_NAME)/$(TAG)
 source_of = $(IMPL_DIR)/$(1)
 
 IMPL_OBJ := $(STUDENT_FILES:%.c=$(OUT)/impl/%.o)
+LESSON_OK := $(OUT)/impl/.lesson-ok
 TEST_SRC := $(wildcard $(HDIR)/test_*.c)
 TEST_OBJ := $(TEST_SRC:$(HDIR)/%.c=$(BUILD)/$(LESSON_NAME)/tests/%.o)
 INCLUDES := -I$(LDIR) -Iharness/lib
@@ -65,17 +67,24 @@ ASAN_BIN := $(ASAN_SRC:$(HDIR)/%.c=$(OUT)/%)
 
 all: $(OUT)/run $(TSAN_BIN) $(ASAN_BIN)
 
-$(OUT)/asan_%: $(HDIR)/asan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h)
+$(OUT)/asan_%: $(HDIR)/asan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(LESSON_OK)
 	$(call say,ASAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
 		harness/lib/at_time.c $(LDLIBS_EXTRA)
 
-$(OUT)/tsan_%: $(HDIR)/tsan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h)
+$(OUT)/tsan_%: $(HDIR)/tsan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(LESSON_OK)
 	$(call say,TSAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=thread -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
 		harness/lib/at_time.c $(LDLIBS_EXTRA)
 
-$(OUT)/run: $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB)
+# What a lesson file may be (its globals, no constructors, calls from the
+# allow-list: harness/tools/lesson-objects.sh), checked before any program
+# links or compiles it: the same for make check, make test and the grader.
+$(LESSON_OK): $(IMPL_OBJ) harness/tools/lesson-objects.sh harness/mk/calls.txt $(HDIR)/lesson.mk
+	$(Q)harness/tools/lesson-objects.sh $(LDIR) '$(CALLS)' $(IMPL_OBJ)
+	$(Q)touch $@
+
+$(OUT)/run: $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) \
 		$(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS)
@@ -125,7 +134,7 @@ $(HDIR)/mutants/%.c: ;
 
 # Optional: harness/NN-name/pictures.c draws timelines of real runs of the
 # implementation for the chapter (`make diagrams` runs it on the solution).
-$(OUT)/pictures: $(HDIR)/pictures.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB)
+$(OUT)/pictures: $(HDIR)/pictures.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
 		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS)
@@ -133,7 +142,7 @@ $(OUT)/pictures: $(HDIR)/pictures.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNES
 # Optional: harness/NN-name/bench.c compares the implementation with real
 # peers (`make bench LESSON=n`). BENCH_CFLAGS / BENCH_LDLIBS come from the
 # lesson's lesson.mk (e.g. GLib, -fopenmp).
-$(OUT)/bench: $(HDIR)/bench.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB)
+$(OUT)/bench: $(HDIR)/bench.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(BENCH_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
 		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS) $(BENCH_LDLIBS)

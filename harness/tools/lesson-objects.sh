@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Description: what a lesson file may be, checked on its compiled objects
+# before anything links them into a test program (make check, make test and
+# the grader alike). Code under test runs inside the test process, so:
+#   - its global definitions are exactly the lesson's functions (those its
+#     headers declare); everything else must be static: a global `main`,
+#     `at_usable_cpus`, `sched_getcpu` or `exit` would replace what the
+#     tests measure with;
+#   - no constructors or destructors (.init_array, .fini_array, .ctors,
+#     .dtors, .preinit_array, .init, .fini) and no ifunc resolvers: code
+#     that runs before or after the tests;
+#   - it calls only what the allow-list names (harness/mk/calls.txt plus the
+#     lesson's CALLS): no weak references, no versioned names, no raw
+#     system-call instructions.
+# Compare with grading/grade, which runs these builds in a sandbox.
+#
+# Usage: lesson-objects.sh LESSON_DIR "EXTRA_CALLS" OBJECT...
+set -u
+ldir=$1 extra=$2
+shift 2
+
+interface=$(cat "$ldir"/*.h 2>/dev/null | grep -E '^[A-Za-z].*[A-Za-z_0-9]+\(' |
+	sed -E 's/.*[ *]([A-Za-z_][A-Za-z_0-9]*)\(.*/\1/' | sort -u)
+allowed=$( { sed 's/#.*//' "$(dirname "$0")/../mk/calls.txt"; echo "$extra"; } | tr -s ' \t' '\n\n' | grep -v '^$' | sort -u)
+bad=0
+say() { printf '  %s: %s\n' "$1" "$2" >&2; bad=1; }
+
+for o in "$@"; do
+	src=$(basename "${o%.o}").c
+	# Global definitions: the lesson's functions only.
+	while read -r type name; do
+		case "$type" in
+		i) say "$src" "lesson code may not define '$name' as an ifunc (code that runs before the tests)" ;;
+		*) if ! grep -qx -- "$name" <<<"$interface"; then
+			case "$name" in
+			main) say "$src" "lesson code may not define main (the test program has its own)" ;;
+			at_* | cr_* | criterion_* | __wrap_* | __real_* | nn_* | bxf_*)
+				say "$src" "lesson code may not define '$name': that name belongs to the test harness" ;;
+			*) say "$src" "'$name' is global, but only the lesson's functions ($(echo $interface | tr ' ' ',' | sed 's/,/, /g')) may be: make it static" ;;
+			esac
+		fi ;;
+		esac
+	done < <(nm -g --defined-only "$o" | awk 'NF == 3 { print $2, $3 }')
+	# No code that runs before or after the tests.
+	secs=$(readelf -SW "$o" 2>/dev/null | grep -oE '\.(init_array|fini_array|preinit_array|ctors|dtors|init|fini)(\.[0-9]+)?\b' | sort -u | tr '\n' ' ')
+	[ -n "$secs" ] && say "$src" "lesson code may not have constructors or destructors (sections: ${secs% }): nothing may run before or after the tests"
+	# Calls from the allow-list only.
+	while read -r type name; do
+		if [ "$type" = w ] || [ "$type" = v ]; then
+			say "$src" "lesson code may not use a weak reference ('$name')"
+		elif [[ "$name" == *@* ]]; then
+			say "$src" "lesson code may not call a versioned name ('$name')"
+		elif [ "$name" != _GLOBAL_OFFSET_TABLE_ ] && ! grep -qx -- "$name" <<<"$allowed"; then
+			say "$src" "lesson code may not call '$name' (not among the calls this lesson needs: harness/mk/calls.txt and CALLS in the lesson's lesson.mk)"
+		fi
+	done < <(nm -u "$o" | awk '{ print $1, $2 }')
+	if objdump -d --no-show-raw-insn "$o" 2>/dev/null | grep -qwE 'syscall|sysenter|int +\$0x80'; then
+		say "$src" "lesson code may not make raw system calls (a syscall instruction): call the library function"
+	fi
+done
+if [ "$bad" -ne 0 ]; then
+	printf '\n  the lesson code above breaks the rules for lesson files (see harness/tools/lesson-objects.sh): fix it, then build again\n\n' >&2
+	exit 1
+fi
+exit 0
