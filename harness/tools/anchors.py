@@ -12,7 +12,9 @@ way: by anchor, never by line number):
 The path is relative to the Markdown file. In the source, the region sits
 between comment lines holding `ANCHOR: name` and `ANCHOR_END: name`; those
 marker lines, and markers of other anchors nested inside, are left out.
-`path` alone (no `:name`) quotes the whole file, minus every marker line.
+`path` alone (no `:name`) quotes the whole file, minus every marker line;
+a mutant's patch (`../../harness/NN-name/mutants/NAME.patch`) is quoted
+whole, as the diff it is (```diff): the mistake at a glance.
 
     anchors.py check FILE.md...   exit 1 and say which excerpt differs
     anchors.py fix FILE.md...     rewrite the excerpts from the sources
@@ -27,6 +29,8 @@ MARKER = re.compile(r'ANCHOR(_END)?:\s*([\w-]+)')
 
 def excerpt(src: Path, anchor):
     lines = src.read_text().splitlines()
+    if anchor is None and src.suffix == '.patch':
+        return lines
     if anchor is None:
         return [l for l in lines if not MARKER.search(l)]
     out, inside, found = [], False, False

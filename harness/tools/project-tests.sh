@@ -273,6 +273,11 @@ course_tests() {
 			fail "every slide deck builds" "$log/slides"
 		fi
 	fi
+	if python3 harness/tools/anchors.py check README.md >"$log/readme.anchors" 2>&1; then
+		ok "README.md: $(cat "$log/readme.anchors")"
+	else
+		fail "README.md's excerpts match the files they quote" "$log/readme.anchors"
+	fi
 	local l missing=""
 	for l in $(all_lessons); do
 		ls slides/"$l".md >/dev/null 2>&1 || missing+=" $l"
