@@ -6,6 +6,7 @@
 #include "at_time.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,25 +120,63 @@ static void span(const struct at_trace *tr, int64_t *t0, int64_t *t1)
 		*t0 = *t1 = 0;
 }
 
+static int max_lane(const struct at_trace *tr);
+
+/* A lane's name: its first slice's (the harness names its tasks). */
+static const char *lane_name(const struct at_trace *tr, int lane)
+{
+	int n = count(tr);
+
+	for (int i = 0; i < n; i++)
+		if (tr->ev[i].lane == lane)
+			return tr->ev[i].name;
+	return NULL;
+}
+
+/*
+ * Chrome trace-event JSON, as Perfetto reads it: one process track named
+ * after the file, and in it one thread track per lane (task, client,
+ * worker), named and ordered like the rows of the SVG timeline. The OS
+ * process, thread and CPU of each slice are in its args: a lane's task may
+ * move between threads (a pool) or share one (green threads).
+ */
 int at_trace_write_json(const struct at_trace *tr, const char *path)
 {
 	FILE *f = fopen(path, "w");
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	int64_t t0, t1;
-	int n = count(tr);
+	int n = count(tr), lanes = max_lane(tr) + 1, me = (int)getpid();
 
 	if (!f)
 		return -1;
 	span(tr, &t0, &t1);
 	fprintf(f, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
+	fprintf(f, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":\"atonce %.*s\"}}\n",
+		me, (int)(strlen(base) > 5 && strcmp(base + strlen(base) - 5, ".json") == 0 ? strlen(base) - 5 : strlen(base)), base);
+	for (int l = 0; n > 0 && l < lanes; l++) {
+		const char *name = lane_name(tr, l);
+
+		if (!name)
+			continue;
+		/* Two lanes of one name (two "busy" tasks) still get two names. */
+		bool twin = false;
+
+		for (int k = 0; k < lanes && !twin; k++)
+			twin = k != l && lane_name(tr, k) && strcmp(lane_name(tr, k), name) == 0;
+		fprintf(f, ",{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":\"%s%s%.0d\"}}\n",
+			me, l + 1, name, twin ? " #" : "", twin ? l + 1 : 0);
+		fprintf(f, ",{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"sort_index\":%d}}\n",
+			me, l + 1, l);
+	}
 	for (int i = 0; i < n; i++) {
 		const struct at_trace_event *e = &tr->ev[i];
 
 		/* "X" is a complete event: a start and a duration, in µs. */
-		fprintf(f, "%s{\"name\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,"
-			"\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"lane\":%d,\"cpu\":%d}}\n",
-			i ? "," : "", e->name, (int)e->pid, (int)e->tid,
+		fprintf(f, ",{\"name\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,"
+			"\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"lane\":%d,\"os_pid\":%d,\"os_tid\":%d,\"cpu\":%d}}\n",
+			e->name, me, e->lane + 1,
 			(double)(e->t0_ns - t0) / 1000.0,
-			(double)(end_of(e, t1) - e->t0_ns) / 1000.0, e->lane, e->cpu);
+			(double)(end_of(e, t1) - e->t0_ns) / 1000.0, e->lane, (int)e->pid, (int)e->tid, e->cpu);
 	}
 	fprintf(f, "]}\n");
 	return fclose(f) == 0 ? 0 : -1;
@@ -181,11 +220,8 @@ int at_trace_write_dot(const struct at_trace *tr, const char *path, const char *
 		title ? title : "a run", (double)(t1 - t0) / AT_NS_PER_MS);
 	/* A row is named after its first slice: the harness names its tasks. */
 	for (int l = 0; l < lanes; l++) {
-		const char *name = NULL;
+		const char *name = lane_name(tr, l);
 
-		for (int i = 0; i < n && !name; i++)
-			if (tr->ev[i].lane == l)
-				name = tr->ev[i].name;
 		fprintf(f, "  lane%d [label=\"%s\", shape=plaintext, style=\"\", width=0.9, height=0.3, pos=\"%.1f,%.1f!\"];\n",
 			l, name ? name : "", -label_pt / 2, -l * row_pt);
 	}

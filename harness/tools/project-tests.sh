@@ -82,11 +82,17 @@ selftests() {
 	else
 		fail "harness self-tests" "$log/selftest.out" 40
 	fi
-	if python3 -m json.tool "$build/traces/selftest.json" >/dev/null 2>&1 &&
+	# Perfetto shows a track per (pid, tid): each lane's track has a name.
+	if python3 -c 'import json, sys
+ev = json.load(open(sys.argv[1]))["traceEvents"]
+named = {(e["pid"], e["tid"]) for e in ev if e["ph"] == "M" and e["name"] == "thread_name"}
+used = {(e["pid"], e["tid"]) for e in ev if e["ph"] == "X"}
+sys.exit(0 if used and used <= named and any(e["name"] == "process_name" for e in ev) else 1)' \
+		"$build/traces/selftest.json" 2>/dev/null &&
 		dot -Tsvg "$build/traces/selftest.dot" -o "$build/traces/selftest.svg" 2>"$log/trace.err"; then
-		ok "a recorded trace is valid JSON and its timeline renders"
+		ok "a recorded trace is valid JSON, names its process and every lane's track, and its timeline renders"
 	else
-		fail "a recorded trace is valid JSON and its timeline renders" "$log/trace.err"
+		fail "a recorded trace is valid JSON, names its tracks, and its timeline renders" "$log/trace.err"
 	fi
 
 	# The runner's verdicts: each case's name starts with what it must get.
