@@ -25,6 +25,8 @@ help:
 	@echo '      IMPL=solution          ... on the reference solution instead'
 	@echo '      IMPL=mutant:NAME       ... on a deliberately wrong solution (harness/NN-*/mutants.tsv)'
 	@echo '  make watch LESSON=n        check again whenever a file of lesson n changes'
+	@echo '  make reset LESSON=n        put lesson n'\''s skeleton back (your files are saved in lessons/NN-*/saved/)'
+	@echo '  make doctor                what this machine offers: usable CPUs and why, io_uring, sanitizers, tools'
 	@echo '  make test                  the project'\''s own tests (harness, skeletons, solutions, mutants, chapters)'
 	@echo '  make diagrams [LESSON=n]   draw real-run timelines and render lessons/*/diagrams/*.dot to SVG'
 	@echo '  make slides                build one offline HTML deck per lesson into $(BUILD)/slides/'
@@ -52,6 +54,12 @@ slides:
 watch:
 	@harness/tools/watch.sh '$(LESSON)' '$(IMPL)'
 
+reset:
+	@harness/tools/reset.sh '$(LESSON)'
+
+doctor:
+	@harness/tools/doctor.sh
+
 bench:
 	@harness/tools/bench.sh '$(LESSON)' '$(IMPL)'
 
@@ -69,4 +77,4 @@ grade:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: help check test diagrams slides watch bench audit grade clean
+.PHONY: help check test diagrams slides watch reset doctor bench audit grade clean
