@@ -30,6 +30,7 @@ help:
 	@echo '  make test                  the project'\''s own tests (harness, skeletons, solutions, mutants, chapters)'
 	@echo '  make diagrams [LESSON=n]   draw real-run timelines and render lessons/*/diagrams/*.dot to SVG'
 	@echo '  make slides                build one offline HTML deck per lesson into $(BUILD)/slides/'
+	@echo '  make slides-pdf            print each deck to $(BUILD)/slides-pdf/NN-name.pdf, a page a slide (headless Chromium)'
 	@echo '  make bench LESSON=n        benchmarks beside real peers (lessons that have them)'
 	@echo '  make grade SUBMISSIONS=dir [LESSON=n]   the instructor'\''s sandboxed autograder (grading/README.md)'
 	@echo '  make audit [LESSON=n] [ROUNDS=3]        run reference and mutants ROUNDS times: are the verdicts deterministic?'
@@ -50,6 +51,9 @@ diagrams:
 slides:
 	@harness/tools/deps.sh docs slides
 	@harness/tools/slides.sh
+
+slides-pdf:
+	@harness/tools/browser.sh pdf
 
 watch:
 	@harness/tools/watch.sh '$(LESSON)' '$(IMPL)'
@@ -77,4 +81,4 @@ grade:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: help check test diagrams slides watch reset doctor bench audit grade clean
+.PHONY: help check test diagrams slides slides-pdf watch reset doctor bench audit grade clean

@@ -6,7 +6,12 @@
 #   docs    Graphviz (dot) and python3, for diagrams and the chapter checks
 #   slides  pandoc and npm, for the reveal.js decks
 #   bench   the real peers the benchmarks compare with (GLib's thread pool)
+#   browser Chromium (headless), node and npm, for the browser check and slides-pdf
 #   grade   bubblewrap and unzip, for the sandboxed autograder
+#   mpi     MPICH, Open MPI and SimGrid's SMPI (lesson 09; `build` needs
+#           them too once lessons/09-message-passing exists)
+#   http    nginx, wrk, slowhttptest and python3-h11, for lesson 10's server
+#           (build needs them too while lessons/10-server exists)
 #
 # As root, whatever is missing is installed with apt-get (after one
 # `apt-get update` when the package lists are empty or stale). Otherwise the
@@ -27,6 +32,23 @@ need_pc() {         # need_pc PKGCONFIG_NAME DEBIAN_PACKAGE
 	fi
 }
 
+need_http() {       # lesson 10: the peer, the load, the attack, the strict parser
+	need_cmd nginx nginx
+	need_cmd wrk wrk
+	need_cmd slowhttptest slowhttptest
+	# Debian's h11 is for Debian's python3, whatever python3 comes first in PATH
+	/usr/bin/python3 -c 'import h11' >/dev/null 2>&1 || missing+=(python3-h11)
+}
+
+need_mpi() {        # lesson 09: two real MPIs and a simulated cluster
+	need_cmd mpicc.mpich mpich
+	need_pc mpich libmpich-dev
+	need_cmd mpicc.openmpi openmpi-bin
+	need_pc ompi-c libopenmpi-dev
+	need_cmd smpicc libsimgrid-dev
+	need_cmd smpirun simgrid
+}
+
 for set in "$@"; do
 	case "$set" in
 	build)
@@ -37,6 +59,14 @@ for set in "$@"; do
 		need_cmd timeout coreutils
 		need_pc criterion libcriterion-dev
 		need_pc liburing liburing-dev
+		[ -d "$(dirname "$0")/../../lessons/10-server" ] && need_http
+		[ -d "$(dirname "$0")/../../lessons/09-message-passing" ] && need_mpi
+		;;
+	mpi)
+		need_mpi
+		;;
+	http)
+		need_http
 		;;
 	docs)
 		need_cmd dot graphviz
@@ -49,6 +79,12 @@ for set in "$@"; do
 	bench)
 		need_pc glib-2.0 libglib2.0-dev
 		;;
+	browser)
+		need_cmd chromium chromium
+		need_cmd node nodejs
+		need_cmd npm npm
+		need_cmd pdfinfo poppler-utils
+		;;
 	grade)
 		need_cmd bwrap bubblewrap
 		need_cmd unzip unzip
@@ -56,7 +92,7 @@ for set in "$@"; do
 		need_cmd setpriv util-linux
 		;;
 	*)
-		echo "deps.sh: unknown set '$set' (build, docs, slides, bench, grade)" >&2
+		echo "deps.sh: unknown set '$set' (build, docs, slides, bench, browser, grade, mpi)" >&2
 		exit 2
 		;;
 	esac
