@@ -1,21 +1,17 @@
 /*
  * uring_test.h - lesson 06's measuring tools, shared by the tests, the
- * pictures and the benchmark (each program includes it exactly once: it
- * defines the --wrap counters that lesson.mk's link flags ask for).
+ * pictures and the benchmark (each program includes it exactly once).
  *
- *  - submission counters: every io_uring_submit*() / io_uring_enter*()
- *    call of the code under test lands here first (-Wl,--wrap): we count
- *    the calls that submitted something, the requests they carried, and
- *    the most requests outstanding at once (submitted, not yet reaped,
- *    read from the ring's own completion head);
- *  - /proc/self/io: the kernel counts read-family (syscr) and
- *    write-family (syscw) system calls per process; I/O done by io_uring
- *    is not counted there (checked on Linux 6.18), read(2) is;
  *  - a pipe gate: N pipes whose data a harness thread releases in a secret
  *    order, the next piece only once the previous one was drained;
+ *  - a pipe feeder: pipes that each get their bytes in pieces of chosen
+ *    sizes, the next once the previous was read, to put a read's end
+ *    exactly on a boundary;
  *  - io_uring refusal: a probe, the reason and fix in plain words, and a
  *    seccomp filter that refuses io_uring_setup for real (the test hook).
  *
+ * What the code under test did, and may not do, while it runs is
+ * uring_guard.h's job (the tests only).
  * Compare with harness/lib/at_gate.h, the same gate for sockets.
  */
 #ifndef URING_TEST_H
@@ -29,6 +25,7 @@
 #include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,152 +38,9 @@
 #include "at_time.h"
 #include "at_trace.h"
 
-/* ---- submission counters (-Wl,--wrap) -------------------------------- */
-
-struct submit_count {
-	long calls;          /* calls that submitted at least one request */
-	long requests;       /* requests they submitted */
-	long max_outstanding;/* most requests submitted and not yet reaped */
-	/* the ring being followed */
-	int ring_fd;
-	unsigned long submitted;
-};
-
-static struct submit_count submits;
-
-static inline void submits_reset(void)
-{
-	memset(&submits, 0, sizeof(submits));
-	submits.ring_fd = -1;
-}
-
-/* After a submission of `n` requests on `ring` (NULL: not known). */
-static inline void submits_note(struct io_uring *ring, int n)
-{
-	if (n <= 0)
-		return;
-	submits.calls++;
-	submits.requests += n;
-	if (!ring)
-		return;
-	if (ring->ring_fd != submits.ring_fd) {     /* another ring: start over */
-		submits.ring_fd = ring->ring_fd;
-		submits.submitted = 0;
-	}
-	submits.submitted += (unsigned)n;
-	/* The completion head counts the completions reaped so far. */
-	unsigned reaped = __atomic_load_n(ring->cq.khead, __ATOMIC_ACQUIRE);
-	long out = (long)(unsigned)((unsigned)submits.submitted - reaped);
-
-	if (out > submits.max_outstanding)
-		submits.max_outstanding = out;
-}
-
-int __real_io_uring_submit(struct io_uring *ring);
-int __wrap_io_uring_submit(struct io_uring *ring);
-int __real_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
-int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
-int __real_io_uring_submit_and_wait_timeout(struct io_uring *ring, struct io_uring_cqe **cqe,
-					     unsigned wait_nr, struct __kernel_timespec *ts,
-					     sigset_t *sigmask);
-int __wrap_io_uring_submit_and_wait_timeout(struct io_uring *ring, struct io_uring_cqe **cqe,
-					     unsigned wait_nr, struct __kernel_timespec *ts,
-					     sigset_t *sigmask);
-int __real_io_uring_enter(unsigned fd, unsigned to_submit, unsigned min_complete,
-			  unsigned flags, sigset_t *sig);
-int __wrap_io_uring_enter(unsigned fd, unsigned to_submit, unsigned min_complete,
-			  unsigned flags, sigset_t *sig);
-int __real_io_uring_enter2(unsigned fd, unsigned to_submit, unsigned min_complete,
-			   unsigned flags, sigset_t *sig, size_t sz);
-int __wrap_io_uring_enter2(unsigned fd, unsigned to_submit, unsigned min_complete,
-			   unsigned flags, sigset_t *sig, size_t sz);
-
-int __wrap_io_uring_submit(struct io_uring *ring)
-{
-	int n = __real_io_uring_submit(ring);
-
-	submits_note(ring, n);
-	return n;
-}
-
-int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
-{
-	int n = __real_io_uring_submit_and_wait(ring, wait_nr);
-
-	submits_note(ring, n);
-	return n;
-}
-
-int __wrap_io_uring_submit_and_wait_timeout(struct io_uring *ring, struct io_uring_cqe **cqe,
-					     unsigned wait_nr, struct __kernel_timespec *ts,
-					     sigset_t *sigmask)
-{
-	unsigned before = io_uring_sq_ready(ring);
-	int rc = __real_io_uring_submit_and_wait_timeout(ring, cqe, wait_nr, ts, sigmask);
-
-	/* It returns 0 or -errno, not a count: count what left the queue. */
-	submits_note(ring, (int)(before - io_uring_sq_ready(ring)));
-	return rc;
-}
-
-int __wrap_io_uring_enter(unsigned fd, unsigned to_submit, unsigned min_complete,
-			  unsigned flags, sigset_t *sig)
-{
-	int n = __real_io_uring_enter(fd, to_submit, min_complete, flags, sig);
-
-	submits_note(NULL, to_submit ? n : 0);
-	return n;
-}
-
-int __wrap_io_uring_enter2(unsigned fd, unsigned to_submit, unsigned min_complete,
-			   unsigned flags, sigset_t *sig, size_t sz)
-{
-	int n = __real_io_uring_enter2(fd, to_submit, min_complete, flags, sig, sz);
-
-	submits_note(NULL, to_submit ? n : 0);
-	return n;
-}
-
-/* ---- /proc/self/io ---------------------------------------------------- */
-
-struct io_calls {
-	long syscr, syscw;
-};
-
-/* One open(), one read(), one close(): the read is counted in the NEXT
- * snapshot, so a pair of snapshots costs exactly 1 syscr (see io_calls_since). */
-static inline bool io_calls_now(struct io_calls *c)
-{
-	char buf[1024], *p;
-	int fd = open("/proc/self/io", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strstr(buf, "syscr: ");
-	c->syscr = p ? atol(p + 7) : -1;
-	p = strstr(buf, "syscw: ");
-	c->syscw = p ? atol(p + 7) : -1;
-	return c->syscr >= 0 && c->syscw >= 0;
-}
-
-/* The read/write-family calls made since `before`, not counting our own. */
-static inline struct io_calls io_calls_since(const struct io_calls *before)
-{
-	struct io_calls now = { 0, 0 };
-
-	io_calls_now(&now);
-	return (struct io_calls){ now.syscr - before->syscr - 1, now.syscw - before->syscw };
-}
-
 /* ---- the pipe gate ---------------------------------------------------- */
 
-#define GATE_MAX    16
+#define GATE_MAX    64    /* URING_BATCH_MAX: a batch can be gated whole */
 #define GATE_PIECES 4
 
 struct pipe_gate {
@@ -204,6 +58,15 @@ struct pipe_gate {
 	pthread_t thread;
 };
 
+/*
+ * A secret order of n pipes that opens with the LAST one, and whose second
+ * is not the one before it. Code that keeps fewer than n reads in flight
+ * (a cap, waves, a window) starts with the first requests of the array:
+ * the last pipe is not among them, so such code is stuck at the first
+ * step on every run, whatever its cap. Code that reads one pipe at a time
+ * from either end is stuck at the first or second step, every run. The
+ * rest is shuffled: no order fixed in advance gets through.
+ */
 static inline void gate_shuffle(int *order, int n, unsigned *seed)
 {
 	for (int i = 0; i < n; i++)
@@ -213,6 +76,15 @@ static inline void gate_shuffle(int *order, int n, unsigned *seed)
 
 		order[i] = order[j];
 		order[j] = t;
+	}
+	for (int i = 0; i < n; i++)            /* the last pipe first */
+		if (order[i] == n - 1) {
+			order[i] = order[0];
+			order[0] = n - 1;
+		}
+	if (n >= 3 && order[1] == n - 2) {     /* and not the one before it next */
+		order[1] = order[2];
+		order[2] = n - 2;
 	}
 }
 
@@ -320,6 +192,162 @@ static inline const char *gate_order(const struct pipe_gate *g, char *buf, size_
 	for (int k = 0; k < g->n && o + 4 < len; k++)
 		o += (size_t)snprintf(buf + o, len - o, k ? " %d" : "%d", g->order[0][k]);
 	return buf;
+}
+
+/* ---- the pipe feeder --------------------------------------------------- */
+
+#define FEED_MAX        8
+#define FEED_MAX_PIECES 3
+
+/*
+ * Each pipe gets its bytes in pieces of chosen sizes, written one at a
+ * time: the next only once the previous was read whole (FIONREAD is 0),
+ * so a read sees exactly one piece. After its last piece, a pipe is either
+ * closed once that piece was read (end of file right after it), or left
+ * as it is: bytes a request must not take stay there, and a request that
+ * is full must return without waiting for an end of file. Pipes advance
+ * independently: the order in which the code reads them does not matter.
+ */
+struct feed_pipe {
+	size_t piece[FEED_MAX_PIECES];
+	int npieces;
+	bool close_after;                 /* end of file once the last piece was read */
+	int rfd, wfd;
+	char data[600];
+	/* progress */
+	int next;                         /* pieces written */
+	int64_t written_at;               /* when the last one was written */
+};
+
+struct pipe_feeder {
+	struct feed_pipe p[FEED_MAX];
+	int n, step_ms;
+	atomic_bool stop;                 /* the code under test has returned */
+	/* results */
+	bool timed_out;                   /* a piece was never read */
+	int stuck;
+	bool closed_on_reader;            /* still reading when every piece was out */
+	pthread_t thread;
+};
+
+static inline bool feeder_add(struct pipe_feeder *f, const size_t *pieces, int npieces, bool close_after)
+{
+	struct feed_pipe *p = &f->p[f->n];
+	int fds[2];
+	size_t total = 0;
+
+	if (f->n >= FEED_MAX || npieces > FEED_MAX_PIECES || pipe2(fds, O_CLOEXEC) != 0)
+		return false;
+	memset(p, 0, sizeof(*p));
+	for (int k = 0; k < npieces; k++)
+		total += p->piece[k] = pieces[k];
+	if (total > sizeof(p->data))
+		return false;
+	p->npieces = npieces;
+	p->close_after = close_after;
+	p->rfd = fds[0];
+	p->wfd = fds[1];
+	for (size_t k = 0; k < total; k++)
+		p->data[k] = (char)('a' + (f->n * 5 + (int)k) % 26);
+	f->n++;
+	return true;
+}
+
+static inline bool feed_drained(const struct feed_pipe *p)
+{
+	int left = 0;
+
+	return ioctl(p->rfd, FIONREAD, &left) == 0 && left == 0;
+}
+
+/* One step for pipe i; returns true when its plan is done. */
+static inline bool feed_step(struct pipe_feeder *f, int i)
+{
+	struct feed_pipe *p = &f->p[i];
+	bool drained;
+	size_t from = 0;
+
+	if (p->wfd < 0 || (p->next == p->npieces && !p->close_after))
+		return true;
+	drained = p->next == 0 || feed_drained(p);
+	if (!drained) {
+		if (at_now_ns() - p->written_at > (int64_t)f->step_ms * 1000000) {
+			f->timed_out = true;
+			f->stuck = i;
+		}
+		return false;
+	}
+	if (p->next == p->npieces) {            /* the last piece was read: EOF */
+		close(p->wfd);
+		p->wfd = -1;
+		return true;
+	}
+	for (int k = 0; k < p->next; k++)
+		from += p->piece[k];
+	if (write(p->wfd, p->data + from, p->piece[p->next]) != (ssize_t)p->piece[p->next]) {
+		f->timed_out = true;
+		f->stuck = i;
+		return false;
+	}
+	p->next++;
+	p->written_at = at_now_ns();
+	return false;
+}
+
+static inline void *feeder_thread(void *arg)
+{
+	struct pipe_feeder *f = arg;
+	int64_t end;
+	bool all = false;
+
+	while (!all && !f->timed_out && !atomic_load(&f->stop)) {
+		all = true;
+		for (int i = 0; i < f->n; i++)
+			all &= feed_step(f, i);
+		usleep(200);
+	}
+	/* Every piece is out: a correct reader returns now. Give it a step's
+	 * time, then close what is still open, so a reader that waits for
+	 * more than it asked for gets an end of file instead of hanging. */
+	end = at_now_ns() + (int64_t)f->step_ms * 1000000;
+	while (!f->timed_out && !atomic_load(&f->stop) && at_now_ns() < end)
+		usleep(200);
+	if (!atomic_load(&f->stop))
+		f->closed_on_reader = true;
+	for (int i = 0; i < f->n; i++)
+		if (f->p[i].wfd >= 0) {
+			close(f->p[i].wfd);
+			f->p[i].wfd = -1;
+		}
+	return NULL;
+}
+
+static inline void feeder_init(struct pipe_feeder *f, int step_ms)
+{
+	memset(f, 0, sizeof(*f));
+	f->step_ms = step_ms;
+	f->stuck = -1;
+}
+
+static inline bool feeder_start(struct pipe_feeder *f)
+{
+	return pthread_create(&f->thread, NULL, feeder_thread, f) == 0;
+}
+
+/* The code under test returned: let the feeder finish and join it. */
+static inline void feeder_finish(struct pipe_feeder *f)
+{
+	int rc;
+
+	atomic_store(&f->stop, true);
+	rc = pthread_join(f->thread, NULL);
+	(void)rc;  /* the feeder always ends: every wait has a deadline */
+}
+
+static inline void feeder_close(struct pipe_feeder *f)
+{
+	for (int i = 0; i < f->n; i++)
+		close(f->p[i].rfd);
 }
 
 /* ---- io_uring refused ------------------------------------------------- */

@@ -16,7 +16,8 @@
 int uring_read_batch(struct uring_read *reqs, int n)
 {
 	/*
-	 * TODO 1: set up a ring with room for n entries:
+	 * TODO 1: n outside 1 .. URING_BATCH_MAX: return -EINVAL, touching
+	 *         nothing. Then set up a ring with room for n entries:
 	 *         io_uring_queue_init(n, &ring, 0). It returns -errno on
 	 *         failure: where io_uring is refused (-EPERM in many
 	 *         containers) return that value at once, touching nothing.

@@ -18,7 +18,8 @@
 ssize_t uring_copy(int in_fd, int out_fd, size_t block, unsigned depth)
 {
 	/*
-	 * TODO 1: the size of in_fd (fstat), `depth` buffers of `block`
+	 * TODO 1: block 0, depth 0 or depth > URING_BATCH_MAX: -EINVAL.
+	 *         Then the size of in_fd (fstat), `depth` buffers of `block`
 	 *         bytes, and a ring of `depth` entries (return its error
 	 *         as it is, e.g. -EPERM, and free what you allocated).
 	 *

@@ -3,8 +3,9 @@
  *
  * You write batch.c (many reads at once) and copy.c (a file copy that keeps
  * several requests in flight), with liburing. The tests hand your code
- * pipes whose data arrives in a secret order, count the read(2) calls and
- * the submissions your process makes, and compare every byte.
+ * pipes whose data arrives in a secret order, watch the system calls it
+ * makes (refusing read(2) and the like where the bytes must come through
+ * the ring, counting what each submission carried), and compare every byte.
  * Compare with lesson 05: there the loop asked "which descriptor is
  * ready?" and then did the I/O itself; here the kernel does the I/O and
  * tells you when it is done.
@@ -45,14 +46,15 @@ struct uring_read {
  *    completions in whatever order they come;
  *  - a read may return fewer bytes than asked (a pipe hands over what it
  *    holds): that is not the end. Submit the rest of that request again,
- *    until it is full or a read returns 0 (end of file);
+ *    until it is full or a read returns 0 (end of file); never more than
+ *    the rest: bytes past len stay where they are, for the next reader;
  *  - one bad request (a bad descriptor...) fails alone: its result is
  *    -errno, the others carry on;
  *  - no read(2), pread(2) or threads: the ring does the reading.
  *
- * 1 <= n <= URING_BATCH_MAX. Returns 0 once every result is set, or -errno
- * if the ring cannot be set up (e.g. -EPERM where io_uring is refused);
- * then no request was read.
+ * 1 <= n <= URING_BATCH_MAX, else -EINVAL (nothing read). Returns 0 once
+ * every result is set, or -errno if the ring cannot be set up (e.g. -EPERM
+ * where io_uring is refused); then no request was read.
  */
 int uring_read_batch(struct uring_read *reqs, int n);
 
@@ -63,8 +65,10 @@ int uring_read_batch(struct uring_read *reqs, int n);
  * empty, smaller than a block, not a multiple of the block size. Short
  * reads and short writes are continued, never lost.
  *
- * block >= 1, 1 <= depth <= URING_BATCH_MAX. Returns the number of bytes
- * copied, or -errno (the ring cannot be set up, a read or write failed).
+ * block >= 1, 1 <= depth <= URING_BATCH_MAX, else -EINVAL (nothing
+ * copied). Returns the number of bytes copied, or -errno (the ring cannot
+ * be set up, a read or write failed: e.g. -EFBIG past the file size limit,
+ * after a write that came back short).
  */
 ssize_t uring_copy(int in_fd, int out_fd, size_t block, unsigned depth);
 /* ANCHOR_END: interface */
