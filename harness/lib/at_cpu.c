@@ -284,7 +284,10 @@ enum at_machine at_judge_machine(double bar, char *why, size_t whylen)
 		snprintf(why, whylen, "the harness could not start its two calibration threads");
 		return AT_MACHINE_BUSY;
 	}
-	if (own > 0.15) {
+	/* Its own load: more than a sliver of a CPU, or (on a crowded machine,
+	 * where every thread gets only a sliver) half of what one of our
+	 * burners got: it competed with the harness like any other program. */
+	if (own > 0.15 || (own > 0.02 && own > ratio / 4)) {
 		snprintf(why, whylen, "while the harness measured the machine, the code under test itself kept %.2f CPUs busy (its own threads or processes, still running): a load of its own is no reason to skip",
 			 own);
 		return AT_MACHINE_SELF;
