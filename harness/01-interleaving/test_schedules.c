@@ -4,14 +4,18 @@
  * schedule run exactly its steps, in its order, from a fresh copy of the
  * initial state, each thread with its own registers; and are the outcomes
  * right for the lost update (and its one-step fix) and for the
- * store-buffer litmus test?
+ * store-buffer litmus test? Programs of exactly EXPLORE_MAX_STEPS steps are
+ * taken, one more refused. Last, both parts of the lesson run under
+ * AddressSanitizer (harness/01-interleaving/asan_green.c).
  *
  * Every expected figure here was counted by hand in the chapter (README.md,
  * "The lost update") and can be checked on paper.
  */
+#include "at_memcheck.h"
 #include "at_test.h"
 #include "explore.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +163,94 @@ Test(explore, schedule_count, .description = "explore() visits C(n+m, n) schedul
 	AT_CHECK(rc_too_long == -1 && s->visits == 0, "with %d steps per program (more than EXPLORE_MAX_STEPS) explore() returned %ld and visited %ld schedules; -1 and none expected",
 		 EXPLORE_MAX_STEPS + 1, rc_too_long, s->visits);
 	free(s);
+	AT_END();
+}
+
+/* ---- the limits, exactly --------------------------------------------- */
+
+/* Counts its thread's steps in the thread's register 0. */
+static void tick(struct machine *m, int self)
+{
+	m->reg[self][0]++;
+}
+
+/* A program with room for a step past EXPLORE_MAX_STEPS, so that an
+ * explorer which runs a program it should refuse reads a real step. */
+struct roomy_program {
+	struct program p;
+	step_fn spill[4];
+};
+
+static struct roomy_program ticker(const char *name, int nsteps)
+{
+	struct roomy_program r;
+
+	memset(&r, 0, sizeof(r));
+	r.p.name = name;
+	r.p.nsteps = nsteps;
+	for (int i = 0; i < EXPLORE_MAX_STEPS; i++)
+		r.p.step[i] = tick;
+	for (int i = 0; i < 4; i++)
+		r.spill[i] = tick;
+	return r;
+}
+
+/* What a visitor of tickers saw: schedules, and finals that ran a step
+ * more or less than their schedule says. */
+struct ticks {
+	struct seen *seen;
+	int n, m;
+	int wrong_counts;
+};
+
+static void check_ticks(const char *schedule, const struct machine *final, void *ctx)
+{
+	struct ticks *t = ctx;
+
+	remember(schedule, final, t->seen);
+	if (final->reg[THREAD_A][0] != t->n || final->reg[THREAD_B][0] != t->m)
+		t->wrong_counts++;
+}
+
+Test(explore, step_limits, .description = "explore() takes programs of exactly EXPLORE_MAX_STEPS steps (and of none), and refuses -1 or EXPLORE_MAX_STEPS + 1 steps in either program")
+{
+	static const int ok[][2] = { { EXPLORE_MAX_STEPS, 1 }, { 1, EXPLORE_MAX_STEPS }, { EXPLORE_MAX_STEPS, 2 }, { 0, 0 } };
+	static const int refused[][2] = { { EXPLORE_MAX_STEPS + 1, 1 }, { 1, EXPLORE_MAX_STEPS + 1 }, { -1, 2 }, { 2, -1 } };
+	char got[160] = "", why[240] = "";
+	size_t off = 0;
+	struct machine init = { 0 };
+
+	for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+		int n = ok[k][0], m = ok[k][1];
+		struct roomy_program a = ticker("A", n), b = ticker("B", m);
+		struct ticks t = { new_seen(NULL), n, m, 0 };
+		long ret = explore(&a.p, &b.p, &init, check_ticks, &t), c = binomial(n + m, n);
+		char ex[SCHED_LEN + 4] = "";
+
+		off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%d+%d: %ld", k ? ", " : "", n, m, t.seen->visits);
+		if (!why[0] && (ret != c || t.seen->visits != c))
+			snprintf(why, sizeof(why), "for %d+%d steps explore() returned %ld and visited %ld schedules; C(%d,%d) = %ld expected",
+				 n, m, ret, t.seen->visits, n + m, n, c);
+		else if (!why[0] && (malformed(t.seen, n, m, ex, sizeof(ex)) || duplicates(t.seen, ex, sizeof(ex))))
+			snprintf(why, sizeof(why), "for %d+%d steps, a schedule is not %d A's and %d B's, or came twice: %s", n, m, n, m, ex);
+		else if (!why[0] && t.wrong_counts)
+			snprintf(why, sizeof(why), "for %d+%d steps, %d schedule(s) did not run each thread's steps exactly once", n, m, t.wrong_counts);
+		free(t.seen);
+	}
+	for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]) && !why[0]; k++) {
+		int n = refused[k][0], m = refused[k][1];
+		struct roomy_program a = ticker("A", n), b = ticker("B", m);
+		struct seen *s = new_seen(NULL);
+		long ret = explore(&a.p, &b.p, &init, remember, s);
+
+		if (ret != -1 || s->visits != 0)
+			snprintf(why, sizeof(why), "for %d+%d steps explore() returned %ld and visited %ld schedules: -1 and none expected (%s)",
+				 n, m, ret, s->visits, n < 0 || m < 0 ? "a program cannot have fewer than 0 steps" : "more than EXPLORE_MAX_STEPS");
+		free(s);
+	}
+	AT_MEASURED("limits: %s schedules; -1 for 17+1, 1+17, -1+2 and 2+-1 steps: %s", got, why[0] ? "see below" : "yes");
+	AT_HINT("a program may have 0 to EXPLORE_MAX_STEPS steps, both ends included: refuse (return -1, visit nothing) only below 0 or above EXPLORE_MAX_STEPS, in either program; the schedule then has up to 2 * EXPLORE_MAX_STEPS letters and its '\\0'");
+	AT_CHECK(!why[0], "%s", why);
 	AT_END();
 }
 
@@ -393,5 +485,31 @@ Test(explore, store_buffer, .description = "A: x = 1; r = y  and  B: y = 1; r = 
 	AT_CHECK(hist[1] == 1 && hist[2] == 1 && hist[3] == 4,
 		 "(0,1)/(1,0)/(1,1) in %d/%d/%d schedules; 1/1/4 expected (only AABB gives (0,1), BBAA (1,0))", hist[1], hist[2], hist[3]);
 	free(s);
+	AT_END();
+}
+
+/* ---- memory errors, under AddressSanitizer ----------------------------- */
+
+Test(explore, memory_errors, .description = "under AddressSanitizer: the scheduler and the explorer touch no freed memory, write past no buffer, free all they allocate, and no task frees the stack it runs on")
+{
+	static struct at_driver_run r;
+	static char excerpt[2048], summary[300];
+	bool leaks_checked;
+	const char *why = at_memcheck_run("asan_green", "all", 20000, &r, &leaks_checked);
+
+	if (why)
+		AT_SKIP("%s", why);
+	at_memcheck_excerpt(r.out, excerpt, sizeof(excerpt));
+	at_memcheck_summary(r.out, summary, sizeof(summary));
+	AT_MEASURED("memory: 2 runs of 200 green tasks and explore() at its limits, under AddressSanitizer%s: %s",
+		    leaks_checked ? " and LeakSanitizer" : " (leaks not checked: LeakSanitizer cannot run here)",
+		    r.timed_out ? "still going after 20 s" : r.signal ? "ended by a signal" :
+		    r.exit_status == AT_MEMCHECK_REPORTED ? summary : r.exit_status == 0 ? "no report" : "the run failed on its own");
+	AT_HINT("a task cannot free the stack it is running on: free a finished task's stack (and its record) in green_run(), after switching back, and touch the task no more; keep every buffer as long as what you write into it (a schedule has up to 2 * EXPLORE_MAX_STEPS letters and its '\\0')");
+	AT_CHECK(r.exit_status != 3, "%s", at_rc_text(ENOSYS, "green_spawn()"));
+	AT_CHECK(!r.timed_out, "the run under AddressSanitizer did not finish within 20 s: a task that is never resumed?");
+	AT_CHECK(r.signal == 0, "the run under AddressSanitizer was killed by signal %d (%s)", r.signal, strsignal(r.signal));
+	AT_CHECK(r.exit_status != AT_MEMCHECK_REPORTED, "AddressSanitizer found a memory error:\n%s", excerpt);
+	AT_CHECK(r.exit_status == 0, "the run under AddressSanitizer failed on its own (exit %d):\n%.600s", r.exit_status, r.out);
 	AT_END();
 }

@@ -6,9 +6,10 @@
  * Linked with the reference solution (`make diagrams`), it hands the same
  * CPU-bound tasks to run_parallel() and to run_pinned(). Each task records
  * the time slices the kernel gave it (at_trace_busy), and each row is
- * labelled with its task and the CPU(s) it ran on. Compare the two pictures: free, every
- * task is one unbroken bar on a CPU of its own (parallel); pinned, the bars
- * break into slices that take turns on one CPU (concurrent, not parallel).
+ * labelled with its task and the CPU(s) it ran on. Compare the two pictures
+ * (one time scale, in ms): free, every task is one unbroken bar on a CPU of
+ * its own (parallel); pinned, the bars break into slices that take turns
+ * on one CPU (concurrent, not parallel), and the run lasts longer.
  */
 #include "at_cpu.h"
 #include "at_time.h"
@@ -85,17 +86,16 @@ static double span_ms(const struct at_trace *tr)
 
 /*
  * Run n busy tasks through run_parallel (cpu < 0) or run_pinned(cpu), and
- * draw the run into dir/name.dot. A run is tried again (up to TRIES times,
+ * keep the trace of the run in *out. A run is tried again (up to TRIES times,
  * a moment apart) while the machine's other work stretched it well beyond
  * what the code alone takes (free: one task's CPU time; pinned: all of
  * theirs), so that the picture shows what the code does, not what the
  * neighbours did.
  */
-static int draw(const char *dir, const char *name, int n, int cpu)
+static int run(struct at_trace *out, const char *name, int n, int cpu)
 {
 	struct busy_job job[MAX_TASKS];
 	struct task t[MAX_TASKS];
-	char path[4096], title[256];
 	double ms = 0;
 	int err = 0;
 
@@ -119,19 +119,23 @@ static int draw(const char *dir, const char *name, int n, int cpu)
 		return -1;
 	}
 	label_with_cpus(at_trace_global(), n);
-	if (cpu < 0)
-		snprintf(title, sizeof(title),
-			 "run_parallel(): %d tasks of %d ms of CPU work each, free to use any CPU", n, TASK_CPU_MS);
-	else
-		snprintf(title, sizeof(title),
-			 "run_pinned(..., %d): the same %d tasks, all on CPU %d", cpu, n, cpu);
+	memcpy(out, at_trace_global(), sizeof(*out));
+	printf("  %-16s %d tasks, %.1f ms of wall time for %d ms of CPU work\n",
+	       name, n, ms, n * TASK_CPU_MS);
+	return 0;
+}
+
+/* Draw a run into dir/name.dot, its time axis spanning scale_ns. */
+static int draw(const char *dir, const char *name, const char *title,
+		const struct at_trace *tr, int64_t scale_ns)
+{
+	char path[4096];
+
 	snprintf(path, sizeof(path), "%s/%s.dot", dir, name);
-	if (at_trace_write_dot(at_trace_global(), path, title) != 0) {
+	if (at_trace_write_dot_span(tr, path, title, scale_ns) != 0) {
 		fprintf(stderr, "pictures: cannot write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	printf("  %-16s %d tasks, %.1f ms of wall time for %d ms of CPU work\n",
-	       name, n, ms, n * TASK_CPU_MS);
 	return 0;
 }
 
@@ -150,7 +154,10 @@ static int first_cpu(void)
 
 int main(int argc, char **argv)
 {
-	int n = at_usable_cpus(NULL, 0);
+	static struct at_trace free_run, pinned_run;
+	int n = at_usable_cpus(NULL, 0), cpu = first_cpu();
+	char title[2][256];
+	int64_t scale;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
@@ -158,8 +165,18 @@ int main(int argc, char **argv)
 	}
 	/* One task per CPU, so that free they can all run at once. */
 	n = n < 2 ? 2 : n > MAX_TASKS ? MAX_TASKS : n;
-	if (draw(argv[1], "run-parallel", n, -1) != 0 ||
-	    draw(argv[1], "run-pinned", n, first_cpu()) != 0)
+	if (run(&free_run, "run-parallel", n, -1) != 0 ||
+	    run(&pinned_run, "run-pinned", n, cpu) != 0)
+		return 1;
+	/* One time scale for both: the pinned run is visibly the longer. */
+	scale = at_trace_span_ns(&free_run) > at_trace_span_ns(&pinned_run) ?
+		at_trace_span_ns(&free_run) : at_trace_span_ns(&pinned_run);
+	snprintf(title[0], sizeof(title[0]),
+		 "run_parallel(): %d tasks of %d ms of CPU work each, free to use any CPU", n, TASK_CPU_MS);
+	snprintf(title[1], sizeof(title[1]),
+		 "run_pinned(..., %d): the same %d tasks, all on CPU %d", cpu, n, cpu);
+	if (draw(argv[1], "run-parallel", title[0], &free_run, scale) != 0 ||
+	    draw(argv[1], "run-pinned", title[1], &pinned_run, scale) != 0)
 		return 1;
 	return 0;
 }
