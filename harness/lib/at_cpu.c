@@ -268,8 +268,21 @@ enum at_machine at_judge_machine(double bar, char *why, size_t whylen)
 	p0 = at_process_cpu_ns();
 	me0 = at_thread_cpu_ns();
 	k0 = descendants_cpu_ns();
-	for (int i = 0; i < 2; i++)
-		started += pthread_create(&t[i], NULL, clocked_burner, &b[i]) == 0;
+	/* Explicit attributes, on the CPUs the runner had: nothing the code
+	 * under test set as a default may shape the harness's burners. */
+	{
+		pthread_attr_t attr;
+		cpu_set_t set;
+		bool have = pthread_attr_init(&attr) == 0;
+
+		if (have && (sched_getaffinity(getppid(), sizeof(set), &set) == 0 ||
+			     sched_getaffinity(0, sizeof(set), &set) == 0))
+			(void)pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		for (int i = 0; i < 2; i++)
+			started += pthread_create(&t[i], have ? &attr : NULL, clocked_burner, &b[i]) == 0;
+		if (have)
+			pthread_attr_destroy(&attr);
+	}
 	for (int i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
 	wall = at_now_ns() - w0;
