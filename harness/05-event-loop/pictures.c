@@ -11,7 +11,8 @@
  * before accepting the next (what mutants/blocking_loop.patch does, its
  * sockets left blocking).
  * Each lane is a client: grey while its connection is open, coloured while
- * it waits for an answer. Both pictures share one time scale. Compare: with
+ * it waits for an answer. Both pictures share one time scale, and carry an
+ * axis in ms. Compare: with
  * the event loop every answer is immediate and all six conversations
  * overlap; one at a time, each client waits for all those before it.
  *
@@ -39,7 +40,7 @@
 #define N_CLIENTS 6
 #define N_LINES   3
 #define THINK_MS  8
-#define WIDTH_PT  620.0
+#define WIDTH_PT  560.0
 
 static int run_serve(int listen_fd, int stop_fd, void *unused)
 {
@@ -205,34 +206,68 @@ static void span(struct run *r)
 	}
 }
 
-/* One box: x from t0 to t1 (ns, scaled), on lane `lane`. */
+/*
+ * The geometry, in points, as lesson pictures drawn by at_trace_write_dot():
+ * one font and size for every word, lane names right-aligned against time
+ * 0, a time axis in ms under the lanes. Compact enough that two of these
+ * pictures, one above the other, still draw their words at 18 px on a
+ * 1280x720 slide.
+ */
+#define FONT   "DejaVu Sans,sans-serif"
+#define FS     13.0
+#define PITCH  19.0
+#define LABEL  70.0   /* the lane names' column */
+
+/* One box: x from x0 to x1 (points), on lane `lane`. */
 static void box(FILE *f, int id, double x0, double x1, int lane, const char *color,
 		const char *tip, double height)
 {
 	double w = x1 - x0 < 1.5 ? 1.5 : x1 - x0;
 
-	fprintf(f, "  b%d [fillcolor=\"%s\", width=%.3f, height=%.2f, pos=\"%.1f,%.1f!\", tooltip=\"%s\"];\n",
-		id, color, w / 72.0, height, x0 + w / 2, -lane * 26.0, tip);
+	fprintf(f, "  b%d [fillcolor=\"%s\", width=%.3f, height=%.3f, pos=\"%.1f,%.1f!\", tooltip=\"%s\"];\n",
+		id, color, w / 72.0, height / 72.0, x0 + w / 2, -lane * PITCH, tip);
 }
 
-static int draw(const char *path, const char *title, const struct run *r, double ns_per_pt)
+/* A round step for about `ticks` ticks over `ms`: 1, 2 or 5 x 10^k. */
+static double tick_step(double ms, int ticks)
+{
+	double raw = ms / ticks, p = 1;
+
+	while (p * 10 <= raw)
+		p *= 10;
+	while (p > raw)
+		p /= 10;
+	return raw <= p ? p : raw <= 2 * p ? 2 * p : raw <= 5 * p ? 5 * p : 10 * p;
+}
+
+/*
+ * Draw run r, time scaled so that axis_ms fills WIDTH_PT: two runs drawn
+ * with one axis_ms share one time scale (and one width).
+ */
+static int draw(const char *path, const char *title, const struct run *r, double axis_ms)
 {
 	FILE *f = fopen(path, "w");
-	int n = atomic_load(&r->tr->n);
-	double ms = (double)(r->t1 - r->t0) / AT_NS_PER_MS, tick;
+	int n = atomic_load(&r->tr->n), ticks;
+	double ms = (double)(r->t1 - r->t0) / AT_NS_PER_MS, step, ns_per_pt, axis_y;
 
 	if (!f)
 		return -1;
+	step = tick_step(axis_ms, 6);
+	ticks = (int)(axis_ms / step);
+	if (axis_ms / step - ticks > 1e-6)
+		ticks++;
+	ns_per_pt = ticks * step * AT_NS_PER_MS / WIDTH_PT;
 	fprintf(f, "// A timeline of one real run, written by harness/05-event-loop/pictures.c.\n"
 		   "graph timeline {\n"
-		   "  layout=neato; inputscale=72; splines=false; outputorder=nodesfirst;\n"
-		   "  label=\"%s\\ngrey: connected, coloured: waiting for an answer; %.1f ms in all\"; labelloc=t;\n"
-		   "  fontname=\"Helvetica\"; fontsize=12;\n"
-		   "  node [shape=box, style=filled, fixedsize=true, label=\"\", penwidth=0.4, pin=true];\n",
-		title, ms);
+		   "  layout=neato; inputscale=72; splines=false; outputorder=nodesfirst; pad=0.1;\n"
+		   "  label=\"%s\\ngrey: connected; coloured: waiting for an answer; %.1f ms in all\"; labelloc=t;\n"
+		   "  fontname=\"%s\"; fontsize=%g;\n"
+		   "  node [shape=box, style=filled, fixedsize=true, label=\"\", penwidth=0.4, pin=true, fontname=\"%s\", fontsize=%g];\n"
+		   "  edge [penwidth=0.8, color=\"#444444\"];\n",
+		title, ms, FONT, FS, FONT, FS);
 	for (int l = 0; l < r->lanes; l++)
-		fprintf(f, "  lane%d [label=\"client %d\", shape=plaintext, style=\"\", fontname=\"Helvetica\", fontsize=10, width=0.8, height=0.3, pos=\"-34,%.1f!\"];\n",
-			l, l, -l * 26.0);
+		fprintf(f, "  lane%d [label=\"client %d\\r\", shape=plaintext, style=\"\", width=%.3f, height=%.3f, pos=\"%.1f,%.1f!\"];\n",
+			l, l, LABEL / 72.0, PITCH / 72.0, -8 - LABEL / 2, -l * PITCH);
 	/* Long boxes first (drawn below), then the waits on top. */
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < n; i++) {
@@ -247,15 +282,27 @@ static int draw(const char *path, const char *title, const struct run *r, double
 			snprintf(tip, sizeof(tip), "client %d %s: %.3f ms", e->lane,
 				 is_open ? "connected" : "waits for an answer", (x1 - x0) * ns_per_pt / AT_NS_PER_MS);
 			box(f, i, x0, x1, e->lane, is_open ? "#e4e4e4" : lane_colors[e->lane % 8], tip,
-			    is_open ? 0.16 : 0.26);
+			    is_open ? 8.0 : 14.0);
 		}
-	/* A scale bar: a round number of milliseconds. */
-	tick = ms > 40 ? 20 : ms > 8 ? 5 : ms > 2 ? 1 : 0.25;
-	fprintf(f, "  scale [shape=box, style=filled, fillcolor=\"#444444\", width=%.3f, height=0.04, pos=\"%.1f,%.1f!\"];\n"
-		   "  scalel [label=\"%g ms\", shape=plaintext, style=\"\", fontname=\"Helvetica\", fontsize=9, width=0.6, height=0.2, pos=\"%.1f,%.1f!\"];\n"
-		   "}\n",
-		tick * AT_NS_PER_MS / ns_per_pt / 72.0, tick * AT_NS_PER_MS / ns_per_pt / 2, -r->lanes * 26.0,
-		tick, tick * AT_NS_PER_MS / ns_per_pt + 22, -r->lanes * 26.0);
+	/* The time axis: 0 to the scale's end, a tick and a label every round
+	 * number of milliseconds, the last label with its unit. */
+	axis_y = -(r->lanes - 1) * PITCH - PITCH * 0.75;
+	fprintf(f, "  ax0 [label=\"\", shape=point, width=0.01, pos=\"0,%.1f!\"];\n"
+		   "  ax1 [label=\"\", shape=point, width=0.01, pos=\"%.1f,%.1f!\"];\n"
+		   "  ax0 -- ax1;\n",
+		axis_y, WIDTH_PT, axis_y);
+	for (int k = 0; k <= ticks; k++) {
+		double x = WIDTH_PT * k / ticks;
+		char num[32];
+
+		snprintf(num, sizeof(num), "%g%s", k * step, k == ticks ? " ms" : "");
+		fprintf(f, "  tk%d [shape=box, fillcolor=\"#444444\", penwidth=0, width=0.012, height=0.07, pos=\"%.1f,%.1f!\"];\n"
+			   "  tl%d [label=\"%s\", shape=plaintext, style=\"\", width=%.3f, height=%.3f, pos=\"%.1f,%.1f!\"];\n",
+			k, x, axis_y - 2.5,
+			k, num, (strlen(num) * 0.6 * FS + 4) / 72.0, FS * 1.2 / 72.0,
+			x + (k == ticks ? 0.6 * FS * 1.5 : 0), axis_y - 5 - FS * 0.6);
+	}
+	fprintf(f, "}\n");
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -345,7 +392,7 @@ int main(int argc, char **argv)
 {
 	struct run loop, seq, gate;
 	char path[4096];
-	double ns_per_pt;
+	double axis_ms;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
@@ -356,17 +403,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pictures: a run failed\n");
 		return 1;
 	}
-	/* One scale for the two client runs: the longer fills the width. */
-	ns_per_pt = (double)((seq.t1 - seq.t0) > (loop.t1 - loop.t0) ? seq.t1 - seq.t0 : loop.t1 - loop.t0) / WIDTH_PT;
+	/* One time scale for the two client runs: the longer fills the width. */
+	axis_ms = (double)((seq.t1 - seq.t0) > (loop.t1 - loop.t0) ? seq.t1 - seq.t0 : loop.t1 - loop.t0) / AT_NS_PER_MS;
 	snprintf(path, sizeof(path), "%s/run-loop.dot", argv[1]);
-	if (draw(path, "serve(), the event loop: 6 clients, 3 lines each", &loop, ns_per_pt) != 0)
+	if (draw(path, "serve(), the event loop: 6 clients, 3 lines each", &loop, axis_ms) != 0)
 		return 1;
 	snprintf(path, sizeof(path), "%s/run-one-at-a-time.dot", argv[1]);
-	if (draw(path, "the same 6 clients, served one at a time (each until it leaves)", &seq, ns_per_pt) != 0)
+	if (draw(path, "the same 6 clients, served one at a time", &seq, axis_ms) != 0)
 		return 1;
 	snprintf(path, sizeof(path), "%s/run-gated.dot", argv[1]);
-	if (draw(path, "the gated test on serve(): 8 clients, requests released one at a time in a secret order", &gate,
-		 (double)(gate.t1 - gate.t0) / WIDTH_PT) != 0)
+	if (draw(path, "the gated test: 8 clients, requests released one at a time", &gate,
+		 (double)(gate.t1 - gate.t0) / AT_NS_PER_MS) != 0)
 		return 1;
 	printf("  run-loop          %.1f ms for 6 clients x 3 lines\n", (double)(loop.t1 - loop.t0) / AT_NS_PER_MS);
 	printf("  run-one-at-a-time %.1f ms for the same\n", (double)(seq.t1 - seq.t0) / AT_NS_PER_MS);

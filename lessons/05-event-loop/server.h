@@ -4,8 +4,8 @@
  *
  * You write server.c. The tests run your serve() in a process of its own
  * and talk to it through many connections at once: they count its threads,
- * its child processes, its descriptors and the CPU time it burns while it
- * waits, and they play clients that are slow, rude or in a hurry.
+ * its child processes, its descriptors, and its wake-ups and CPU time while
+ * it waits, and they play clients that are slow, rude or in a hurry.
  * Compare with lesson 02, where every task had a thread of its own.
  */
 #ifndef SERVER_H
@@ -53,7 +53,8 @@
  *
  * Returns 0 once stop_fd is readable and every client connection (and the
  * epoll descriptor) is closed; -1 with errno set if the loop cannot be set
- * up at all.
+ * up at all (EBADF when listen_fd or stop_fd is not an open descriptor),
+ * having closed whatever it opened.
  */
 int serve(int listen_fd, int stop_fd);
 /* ANCHOR_END: interface */
