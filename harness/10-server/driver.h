@@ -1,0 +1,252 @@
+/*
+ * driver.h - lesson 10's sanitizer drivers (tsan_server.c, asan_server.c):
+ * serve() on a thread of this process, and clients that go through every
+ * path where the loop and the pool share memory: heavy requests pipelined
+ * with cheap ones on many connections at once (jobs finishing together on
+ * several workers, one wake-up for several jobs), clients that vanish while
+ * their job runs (the connection closed, its job still to come home), and
+ * a stop while jobs are out.
+ *
+ * Built by harness/mk/lesson.mk with the code under test, under
+ * -fsanitize=thread or -fsanitize=address,undefined; run by the `races`
+ * and `memory` tests. Nothing here judges the responses (the other tests
+ * do): every socket has a receive timeout, and a failed exchange only ends
+ * that client's turn.
+ *
+ * Exit status: 0 the run went through; 66 a sanitizer report; 3 the server
+ * could not be exercised (serve() returned at once; the reason is printed);
+ * 4 serve() did not return within 10 s of the stop.
+ */
+#ifndef AT_DRIVER10_H
+#define AT_DRIVER10_H
+
+#include "given.h"
+#include "server.h"
+#include "at_time.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define N_CLIENTS 4
+#define N_ROUNDS  40
+
+static struct sockaddr_in addr;
+static char root[64];
+static int serve_rc = -2, serve_err;
+static atomic_bool serve_done;
+
+/* A little real work, so that jobs overlap on the workers. */
+static size_t drv_heavy(const char *query, char *out, size_t cap, void *arg)
+{
+	volatile unsigned long x = 0;
+	int n;
+
+	(void)arg;
+	for (int i = 0; i < 20000; i++)
+		x += (unsigned long)i * 7;
+	if (strstr(query, "slow")) {
+		/* long enough for its client to be gone before it is done */
+		struct timespec t = { 0, 30 * 1000 * 1000 };
+
+		nanosleep(&t, NULL);
+	}
+	n = snprintf(out, cap, "heavy %s\n", query);
+	return n > 0 ? (size_t)n : 0;
+}
+
+struct serve_args {
+	int listen_fd, stop_fd;
+};
+
+static void *serve_thread(void *arg)
+{
+	struct serve_args *a = arg;
+	struct server_config cfg = { .root = root, .workers = 3, .heavy = drv_heavy };
+
+	serve_rc = serve(a->listen_fd, a->stop_fd, &cfg);
+	serve_err = errno;
+	atomic_store(&serve_done, true);
+	return NULL;
+}
+
+static int client_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct timeval tv = { 2, 0 };
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void vanish(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+/* Read until `responses` whole responses (by Content-Length) or a failure. */
+static int read_responses(int fd, int responses)
+{
+	char buf[8192];
+	size_t got = 0;
+	int done = 0;
+
+	while (done < responses) {
+		ssize_t k = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+		char *end, *cl;
+
+		if (k <= 0)
+			return done;
+		got += (size_t)k;
+		buf[got] = '\0';
+		while ((end = strstr(buf, "\r\n\r\n")) && (cl = strstr(buf, "Content-Length: ")) && cl < end) {
+			size_t whole = (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10);
+
+			if (got < whole)
+				break;
+			memmove(buf, buf + whole, got - whole);
+			got -= whole;
+			buf[got] = '\0';
+			done++;
+		}
+		if (got >= sizeof(buf) - 1)
+			return done;
+	}
+	return done;
+}
+
+static atomic_int answered;
+
+static void *client(void *arg)
+{
+	int id = (int)(long)arg;
+
+	for (int r = 0; r < N_ROUNDS && !atomic_load(&serve_done); r++) {
+		char req[512];
+		int fd = client_connect(), n;
+
+		if (fd < 0)
+			continue;
+		n = snprintf(req, sizeof(req),
+			     "GET /heavy?c=%d&r=%d HTTP/1.1\r\nHost: d\r\n\r\n"
+			     "GET /f.txt HTTP/1.1\r\nHost: d\r\n\r\n"
+			     "GET /heavy?c=%d&r=%d&two HTTP/1.1\r\nHost: d\r\n\r\n"
+			     "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+			     id, r, id, r);
+		if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+			close(fd);
+			continue;
+		}
+		if (r % 4 == 1) {
+			vanish(fd); /* gone at once: its job and its reset race */
+			continue;
+		}
+		if (r % 4 == 3) {
+			/* Gone while its jobs run: a slow one, surely submitted
+			 * (its cheap response came back) before the reset. */
+			static const char slow[] = "GET /heavy?slow HTTP/1.1\r\n\r\nGET /f.txt HTTP/1.1\r\n\r\n";
+
+			read_responses(fd, 4);
+			if (send(fd, slow, sizeof(slow) - 1, MSG_NOSIGNAL) > 0) {
+				struct timespec t = { 0, 5 * 1000 * 1000 };
+
+				nanosleep(&t, NULL);
+			}
+			vanish(fd);
+			continue;
+		}
+		atomic_fetch_add(&answered, read_responses(fd, 4));
+		close(fd);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	struct serve_args a;
+	pthread_t st, ct[N_CLIENTS];
+	socklen_t len = sizeof(addr);
+	uint64_t one = 1;
+	char path[128];
+	FILE *f;
+	int held;
+
+	/* One folder per user, not per run: a run that a sanitizer ends
+	 * half-way leaves it behind, and the next run reuses it. */
+	snprintf(root, sizeof(root), "/tmp/atonce10-drv-%d", (int)getuid());
+	mkdir(root, 0755);
+	snprintf(path, sizeof(path), "%s/f.txt", root);
+	if (!(f = fopen(path, "w")))
+		return 3;
+	fputs("a file\n", f);
+	fclose(f);
+
+	addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	a.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	a.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (a.listen_fd < 0 || a.stop_fd < 0 || bind(a.listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+	    getsockname(a.listen_fd, (struct sockaddr *)&addr, &len) != 0 || listen(a.listen_fd, 256) != 0) {
+		perror("driver: listener");
+		return 3;
+	}
+	if (pthread_create(&st, NULL, serve_thread, &a) != 0)
+		return 3;
+	for (long i = 0; i < N_CLIENTS; i++)
+		pthread_create(&ct[i], NULL, client, (void *)i);
+	for (int i = 0; i < N_CLIENTS; i++)
+		pthread_join(ct[i], NULL);
+	/* The stop while jobs are out: one more heavy pipeline, left unread. */
+	held = client_connect();
+	if (held >= 0) {
+		static const char req[] = "GET /heavy?last HTTP/1.1\r\n\r\nGET /heavy?last2 HTTP/1.1\r\n\r\n";
+
+		if (send(held, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0)
+			perror("driver: send");
+	}
+	if (write(a.stop_fd, &one, sizeof(one)) != sizeof(one))
+		return 3;
+	for (int i = 0; i < 1000 && !atomic_load(&serve_done); i++) {
+		struct timespec t = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&t, NULL);
+	}
+	if (held >= 0)
+		close(held);
+	unlink(path);
+	rmdir(root);
+	if (!atomic_load(&serve_done)) {
+		fprintf(stderr, "driver: serve() did not return within 10 s of the stop\n");
+		return 4;
+	}
+	pthread_join(st, NULL);
+	if (atomic_load(&answered) == 0) {
+		fprintf(stderr, "driver: no response at all (serve() returned %d: %s)\n", serve_rc, strerror(serve_err));
+		return 3;
+	}
+	printf("driver: %d responses, serve() returned %d\n", atomic_load(&answered), serve_rc);
+	return 0;
+}
+
+#endif
