@@ -63,6 +63,8 @@ TSAN_IMPL_SRC := $(foreach f,$(STUDENT_FILES),$(call source_of,$(f)))
 # UBSan): memory errors in code the student manages (stacks, queues,
 # buffers, connections). Tests run them as $ATONCE_OUT/asan_NAME.
 ASAN_SRC := $(wildcard $(HDIR)/asan_*.c)
+# Both kinds of driver: an exit() by the code under test is not a clean run.
+DRIVER_EXIT := harness/lib/at_driver_exit.c -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit
 ASAN_BIN := $(ASAN_SRC:$(HDIR)/%.c=$(OUT)/%)
 
 all: $(OUT)/run $(TSAN_BIN) $(ASAN_BIN)
@@ -70,12 +72,12 @@ all: $(OUT)/run $(TSAN_BIN) $(ASAN_BIN)
 $(OUT)/asan_%: $(HDIR)/asan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(LESSON_OK)
 	$(call say,ASAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
-		harness/lib/at_time.c $(LDLIBS_EXTRA)
+		harness/lib/at_time.c $(DRIVER_EXIT) $(LDLIBS_EXTRA)
 
 $(OUT)/tsan_%: $(HDIR)/tsan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(LESSON_OK)
 	$(call say,TSAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=thread -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
-		harness/lib/at_time.c $(LDLIBS_EXTRA)
+		harness/lib/at_time.c $(DRIVER_EXIT) $(LDLIBS_EXTRA)
 
 # What a lesson file may be (its globals, no constructors, calls from the
 # allow-list: harness/tools/lesson-objects.sh), checked before any program
