@@ -317,6 +317,13 @@ static void launch(const struct job *j, const char *dir)
 }
 
 /* Run a job to its end, its deadlock, or its deadline. */
+static const char *runs_root(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && *t ? t : "/tmp";
+}
+
 static void run_job(struct job *j)
 {
 	static int seq;
@@ -327,9 +334,11 @@ static void run_job(struct job *j)
 	pid_t pid;
 	int fd;
 
-	snprintf(dir, sizeof(dir), "%s/runs", out_dir());
-	mkdir(dir, 0755);
-	snprintf(dir, sizeof(dir), "%s/runs/%d-%d", out_dir(), (int)getpid(), seq++);
+	/* Scratch under TMPDIR, not beside the drivers: the grader keeps the
+	 * build folder read-only, so code under test cannot swap a driver. */
+	snprintf(dir, sizeof(dir), "%s/atonce-09-runs", runs_root());
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/atonce-09-runs/%d-%d", runs_root(), (int)getpid(), seq++);
 	remove_dir(dir);
 	cr_assert(mkdir(dir, 0755) == 0, "cannot create %s: %s", dir, strerror(errno));
 	snprintf(wpath, sizeof(wpath), "%s/wire", dir);
