@@ -44,7 +44,7 @@ check_one() {
 	printf '\nlesson %s \302\267 %s \342\200\224 %s\n' "${l%%-*}" "${l#*-}" "$(describe_impl "$l")"
 	mkdir -p "$out"
 	# make's own "*** Error" lines say nothing the compiler did not: drop them.
-	if ! make --no-print-directory -s -f harness/mk/lesson.mk \
+	if ! make --no-print-directory -s -j"$(nproc)" -f harness/mk/lesson.mk \
 		LESSON_NAME="$l" IMPL="$impl" BUILD="$build" ${V:+V=$V} >"$out/build.log" 2>&1; then
 		grep -v -e '^make\(\[[0-9]*\]\)\?: \*\*\*' -e '^  \(CC\|LD\|AR\|TSAN\|ASAN\|PATCH\) ' "$out/build.log"
 		printf '  FAIL    build               the tests could not be built: nothing was measured\n'

@@ -55,7 +55,7 @@ run_impl() {
 	out=$build/$l/$tag
 	mkdir -p "$out"
 	rm -f "$out/results.tsv"
-	if ! make --no-print-directory -s -f harness/mk/lesson.mk LESSON_NAME="$l" \
+	if ! make --no-print-directory -s -j"$(nproc)" -f harness/mk/lesson.mk LESSON_NAME="$l" \
 		IMPL="$impl" BUILD="$build" WERROR=1 >"$log/$l.$tag.out" 2>&1; then
 		return 200
 	fi
