@@ -46,6 +46,9 @@ int dp_dynamic(const struct job *job, int threads, size_t chunk, long *result)
 	 *         counter with ONE atomic operation (atomic_fetch_add), folds
 	 *         them, and comes back until the counter has passed n. The
 	 *         last chunk may be shorter. Return EINVAL when chunk < 1.
+	 *         Any chunk up to SIZE_MAX must work: start + chunk can
+	 *         overflow, and so can the counter after a few claims of a
+	 *         huge chunk (a chunk larger than n is one chunk of n).
 	 */
 	(void)job;
 	(void)threads;

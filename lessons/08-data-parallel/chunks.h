@@ -46,12 +46,15 @@ struct job {
  * map() is called exactly once per element.
  *
  * dp_static: thread t of T takes ONE contiguous chunk, chunk sizes differ
- * by at most one element (n = 10, T = 3: 4, 3, 3).
+ * by at most one element (n = 10, T = 3: 4, 3, 3, or 3, 3, 4: which ones
+ * are longer is yours to choose). Any T >= 1, also more threads than
+ * elements (then some get none).
  *
  * dp_dynamic: the array is cut into chunks of `chunk` elements (the last
  * may be shorter: [0, chunk), [chunk, 2*chunk), ...); each thread takes
  * the next unclaimed chunk from a shared counter until none is left, so a
- * thread that got cheap elements comes back for more.
+ * thread that got cheap elements comes back for more. Any chunk from 1
+ * to SIZE_MAX: a chunk of n or more is the whole array in one chunk.
  *
  * Both return 0, EINVAL when threads < 1 (or chunk < 1), or the error
  * number of a pthread call that failed.

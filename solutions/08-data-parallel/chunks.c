@@ -143,6 +143,11 @@ int dp_dynamic(const struct job *job, int threads, size_t chunk, long *result)
 
 	if (threads < 1 || chunk < 1)
 		return EINVAL;
+	/* A chunk larger than the array is one chunk of the whole array.
+	 * Without this, chunk = SIZE_MAX/2 + 1 would wrap the counter back
+	 * to 0 after two claims, and the array would be mapped again. */
+	if (chunk > job->n)
+		r.chunk = job->n ? job->n : 1;
 	atomic_init(&r.next, 0);
 	return fork_join(&r, dynamic_worker, result);
 }
