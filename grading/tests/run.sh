@@ -44,7 +44,18 @@ left_of_slots() {   # left_of_slots LOG...: processes of those uids, cgroups of 
 		find /sys/fs/cgroup -maxdepth 5 -type d -name "$(printf 'atonce-grade-s%04d' "$s")" 2>/dev/null | sed 's/^/cgroup: /'
 	done
 }
-nothing_left() { local l; l=$(left_of_slots "$@"); [ -z "$l" ] || { echo "$l"; return 1; }; }
+# A process the kernel is still tearing down (its cgroup was killed a
+# moment ago) may show for a little while: look again for up to 10 s.
+nothing_left() {
+	local l i
+	for i in $(seq 50); do
+		l=$(left_of_slots "$@")
+		[ -z "$l" ] && return 0
+		sleep 0.2
+	done
+	echo "$l"
+	return 1
+}
 
 # Every report of an output folder parses, and stays within what its format
 # may hold: junit.xml is XML 1.0 (no character XML forbids, U+FFFE/U+FFFF
