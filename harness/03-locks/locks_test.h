@@ -8,7 +8,8 @@
  *                      guessing a delay;
  *   - call_in_thread(): run fn(arg) on a helper thread and wait for it
  *                      with a deadline (a call that may never return);
- *   - tsan_check():    the checks of a test that runs the TSan driver.
+ *   - tsan_check():    the checks of a test that runs the TSan driver;
+ *   - asan_check():    the same for the AddressSanitizer driver.
  *
  * Everything is static inline: each test file takes what it uses.
  */
@@ -210,6 +211,100 @@ static inline void tsan_check(const char *part, const char *hint)
 	AT_CHECK(r.signal == 0, "the %s run under ThreadSanitizer was killed by signal %d (%s)", part, r.signal, strsignal(r.signal));
 	AT_CHECK(r.exit_status != 66, "ThreadSanitizer found a problem (in the %s run):\n%s", part, excerpt);
 	AT_CHECK(r.exit_status == 0, "the %s run under ThreadSanitizer failed on its own (exit %d):\n%.600s", part, r.exit_status, r.out);
+}
+
+/* ---- the AddressSanitizer driver -------------------------------------- */
+
+/*
+ * The part of an AddressSanitizer / LeakSanitizer / UBSan report a student
+ * needs: its ERROR (or "runtime error") line, the first frames of each
+ * section that are not the sanitizer's own (without addresses), and the
+ * SUMMARY. "" when there is none.
+ */
+static inline char *asan_excerpt(const char *out, char *buf, size_t len)
+{
+	const char *p = strstr(out, "ERROR: ");
+	size_t off = 0;
+	int frames = 0, lines = 0;
+
+	if (!p)
+		p = strstr(out, "runtime error:");
+	buf[0] = '\0';
+	while (p && *p && off < len && lines < 14) {
+		const char *nl = strchr(p, '\n');
+		int n = (int)(nl ? (size_t)(nl - p) : strlen(p));
+		bool emit = false;
+
+		if (strncmp(p, "    #", 5) == 0) {
+			if (frames < 3 && !memmem(p, (size_t)n, "libasan", 7) && !memmem(p, (size_t)n, "libubsan", 8) &&
+			    !memmem(p, (size_t)n, "libsanitizer", 12) && !memmem(p, (size_t)n, "libc.so", 7)) {
+				const char *in = memmem(p, (size_t)n, " in ", 4);
+
+				if (in) {
+					off += (size_t)snprintf(buf + off, len - off, "%s      at %.*s", off ? "\n" : "",
+								(int)(n - (in + 4 - p)), in + 4);
+					lines++;
+				}
+				frames++;
+			}
+		} else if (n > 0 && strncmp(p, "==", 2) != 0 && strncmp(p, "Shadow", 6) != 0 &&
+			   strncmp(p, "  ", 2) != 0 && p[0] != '0' && !strchr("=:[", p[0])) {
+			emit = true;
+			frames = 0;
+		}
+		if (emit) {
+			off += (size_t)snprintf(buf + off, len - off, "%s%.*s", off ? "\n" : "", n, p);
+			lines++;
+		}
+		if (strncmp(p, "SUMMARY:", 8) == 0)
+			break;
+		p = nl ? nl + 1 : NULL;
+	}
+	return buf;
+}
+
+/*
+ * The body of a memory_safe_* test: run the AddressSanitizer driver `name
+ * arg` (at most 20 s) and turn its verdict into the test's figure and
+ * checks. Skips, with the reason, when the driver is not there or the
+ * sanitizer cannot run here. LeakSanitizer needs ptrace, which some
+ * sandboxes refuse: then the run is made again without leak checking.
+ */
+static inline void asan_check(const char *name, const char *arg, const char *what, const char *hint)
+{
+	static struct at_driver_run r;
+	static char excerpt[2048], line[512];
+	bool leaks = true;
+	const char *why;
+
+	setenv("UBSAN_OPTIONS", "exitcode=66:halt_on_error=1:print_stacktrace=1", 1);
+	setenv("ASAN_OPTIONS", "exitcode=66:halt_on_error=1:detect_leaks=1", 1);
+	why = at_run_driver(name, arg, 20000, &r);
+	if (!why && strstr(r.out, "LeakSanitizer has encountered a fatal error")) {
+		leaks = false;
+		setenv("ASAN_OPTIONS", "exitcode=66:halt_on_error=1:detect_leaks=0", 1);
+		why = at_run_driver(name, arg, 20000, &r);
+	}
+	if (why)
+		AT_SKIP("%s", why);
+	if (strstr(r.out, "AddressSanitizer failed to allocate") || strstr(r.out, "Shadow memory range interleaves") ||
+	    strstr(r.out, "ReserveShadowMemoryRange failed"))
+		AT_SKIP("AddressSanitizer cannot run on this machine (%s)",
+			at_line_with(r.out, "AddressSanitizer", line, sizeof(line)));
+	asan_excerpt(r.out, excerpt, sizeof(excerpt));
+	if (r.timed_out || r.signal)
+		AT_MEASURED("AddressSanitizer: %s %s", what, r.timed_out ? "was still running after 20 s" : "was ended by a signal");
+	else if (r.exit_status == 66)
+		AT_MEASURED("AddressSanitizer: a report on %s: %s", what,
+			    at_line_with(r.out, "SUMMARY:", line, sizeof(line))[0] ? line : "see below");
+	else
+		AT_MEASURED("AddressSanitizer: %s exited with %d, %s%s", what, r.exit_status,
+			    r.exit_status == 0 ? "no report" : "see below", leaks ? "" : " (leaks not looked for: LeakSanitizer cannot run here)");
+	AT_HINT("%s", hint);
+	AT_CHECK(!r.timed_out, "%s under AddressSanitizer did not finish within 20 s: something waits forever", what);
+	AT_CHECK(r.signal == 0, "%s under AddressSanitizer was killed by signal %d (%s)", what, r.signal, strsignal(r.signal));
+	AT_CHECK(r.exit_status != 66, "AddressSanitizer found a memory error in %s:\n%s", what, excerpt[0] ? excerpt : r.out);
+	AT_CHECK(r.exit_status == 0, "%s under AddressSanitizer failed on its own (exit %d):\n%.600s", what, r.exit_status, r.out);
 }
 
 #endif

@@ -1,15 +1,18 @@
 /*
  * Description: lesson 03, part 2 - the bounded buffer. Producers stop at
- * the capacity; every item comes out exactly once and in order with
- * several producers and consumers; a waiter that is woken for nothing
- * (a broadcast, as POSIX allows) waits again; no wake-up is lost; a
- * blocked waiter burns almost no CPU (thread CPU clock); and
- * ThreadSanitizer finds no data race.
+ * the capacity (0 refused with EINVAL; 1 and 1000 at their exact limit);
+ * every item comes out exactly once and in order with several producers
+ * and consumers; a waiter that is woken for nothing (a broadcast, as POSIX
+ * allows) waits again; no wake-up is lost; a blocked waiter neither runs
+ * nor wakes up (its CPU clock, its context switches); ThreadSanitizer
+ * finds no data race and AddressSanitizer no memory error.
  */
 #include "at_test.h"
 #include "bbuf.h"
 #include "locks_test.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -222,6 +225,143 @@ Test(bbuf, capacity, .description = "with no consumer, producers fill a buffer o
 	for (int i = 0; i < CAP_PRODUCERS; i++)
 		AT_CHECK(at_join_within(p[i].call.thread, 1000), "producer %d never finished", i);
 	bbuf_destroy(&b);
+	AT_END();
+}
+
+/* ---- the edges: capacity 0, 1 and large --------------------------------- */
+
+#define EDGE_BIG 1000
+
+struct run_of_items {
+	struct bbuf *b;
+	long first, n;      /* put first .. first + n - 1, or get n and check them */
+	long wrong;         /* gets: items not in the order put */
+	long first_wrong;
+};
+
+static void put_run(void *arg)
+{
+	struct run_of_items *r = arg;
+
+	for (long i = 0; i < r->n; i++)
+		bbuf_put(r->b, r->first + i);
+}
+
+static void get_run(void *arg)
+{
+	struct run_of_items *r = arg;
+
+	for (long i = 0; i < r->n; i++) {
+		long item = bbuf_get(r->b);
+
+		if (item != r->first + i && r->wrong++ == 0)
+			r->first_wrong = item;
+	}
+}
+
+struct edge_result {
+	int rc0;                    /* bbuf_init(b, 0) */
+	bool one_filled, one_waited, one_ok;
+	long one_got[2];
+	bool big_filled, big_waited, big_drained;
+	long big_wrong, big_first_wrong;
+};
+
+/* Has the call not returned, once it has gone to sleep (or spun for
+ * 300 ms: whether it sleeps while it waits is idle_waiters' business)? */
+static bool still_waiting(struct call *c)
+{
+	call_asleep_by(c, deadline_in(300));
+	return !atomic_load(&c->done);
+}
+
+/* A buffer of 1: one put returns, a second waits; two gets take both. */
+static void edge_one(struct edge_result *e)
+{
+	static struct bbuf one;
+	static struct op second, g;
+
+	init_or_fail(&one, 1);
+	e->one_filled = call_within(do_put, &(struct op){ .b = &one, .item = 11 }, 1000);
+	if (!e->one_filled || start_op(&second, &one, do_put, 12) != 0)
+		return;
+	e->one_waited = still_waiting(&second.call);
+	/* The first get() frees the one slot and wakes the waiting put():
+	 * hold that put until the get() has returned, so what the get()
+	 * returns is never raced by it (a get() that reads its slot after
+	 * unlocking is race_free_bbuf's to catch). */
+	g = (struct op){ .b = &one };
+	at_cond_hold_begin(&one.not_full, &one.not_empty);
+	e->one_ok = call_within(do_get, &g, 1000);
+	at_cond_hold_end();
+	e->one_got[0] = g.item;
+	e->one_ok &= join_nudging(second.call.thread, &one, 1000);
+	g = (struct op){ .b = &one };
+	e->one_ok &= call_within_nudging(do_get, &g, &one, 1000);
+	e->one_got[1] = g.item;
+	if (e->one_ok)
+		bbuf_destroy(&one);
+}
+
+/* A buffer of EDGE_BIG: that many puts return, one more waits; all come
+ * out in order. */
+static void edge_big(struct edge_result *e)
+{
+	static struct bbuf big;
+	static struct run_of_items fill, drain;
+	static struct op extra;
+
+	init_or_fail(&big, EDGE_BIG);
+	fill = (struct run_of_items){ .b = &big, .first = 0, .n = EDGE_BIG };
+	e->big_filled = call_within(put_run, &fill, 2000);
+	if (!e->big_filled || start_op(&extra, &big, do_put, EDGE_BIG) != 0)
+		return;
+	e->big_waited = still_waiting(&extra.call);
+	/* The first get() on its own, the waiting put() held meanwhile (as
+	 * above): it writes into the very slot that get() empties. */
+	drain = (struct run_of_items){ .b = &big, .first = 0, .n = 1 };
+	at_cond_hold_begin(&big.not_full, &big.not_empty);
+	e->big_drained = call_within(get_run, &drain, 1000);
+	at_cond_hold_end();
+	e->big_drained &= join_nudging(extra.call.thread, &big, 1000);
+	e->big_wrong = drain.wrong;
+	e->big_first_wrong = drain.first_wrong;
+	drain = (struct run_of_items){ .b = &big, .first = 1, .n = EDGE_BIG,
+				       .wrong = e->big_wrong, .first_wrong = e->big_first_wrong };
+	e->big_drained = e->big_drained && call_within_nudging(get_run, &drain, &big, 2000);
+	e->big_wrong = drain.wrong;
+	e->big_first_wrong = drain.first_wrong;
+	if (e->big_drained)
+		bbuf_destroy(&big);
+}
+
+Test(bbuf, edges, .description = "bbuf_init() refuses a capacity of 0 with EINVAL; a buffer of 1 holds one item and a second put waits; a buffer of 1000 takes 1000 puts, the 1001st waits, and all come out in order")
+{
+	static struct bbuf zero;
+	struct edge_result e = { 0 };
+
+	e.rc0 = bbuf_init(&zero, 0);
+	if (e.rc0 == 0)
+		bbuf_destroy(&zero);
+	edge_one(&e);
+	if (e.one_ok)
+		edge_big(&e);
+	AT_MEASURED("edges: bbuf_init(b, 0) returned %d (%s); capacity 1: a second put %s, the gets took %ld then %ld; capacity %d: %s puts returned, one more %s, %s",
+		    e.rc0, e.rc0 ? strerror(e.rc0) : "success", e.one_waited ? "waited" : "did not wait",
+		    e.one_got[0], e.one_got[1], EDGE_BIG, e.big_filled ? "all" : "not all",
+		    e.big_waited ? "waited" : "did not wait",
+		    !e.big_drained ? "the items did not all come out" : e.big_wrong ? "items came out of order" : "all came out in order");
+	AT_HINT("bbuf_init() returns EINVAL for a capacity of 0 (a ring of no slots cannot hold anything: put() would wait forever, and index %% 0 is undefined); allocate exactly `capacity` slots and wait while count == capacity, whatever the capacity");
+	AT_CHECK(e.rc0 == EINVAL, "bbuf_init(b, 0) returned %d (%s), not EINVAL: a buffer of no slots must be refused", e.rc0,
+		 e.rc0 ? strerror(e.rc0) : "success");
+	AT_CHECK(e.one_filled, "bbuf_put() into an empty buffer of 1 did not return within 1 s");
+	AT_CHECK(e.one_waited, "a second bbuf_put() into a buffer of 1 holding an item did not wait: it holds more than its capacity");
+	AT_CHECK(e.one_ok && e.one_got[0] == 11 && e.one_got[1] == 12, "a buffer of 1: the two gets %s %ld then %ld (11 then 12 expected)",
+		 e.one_ok ? "took" : "did not all return; they took", e.one_got[0], e.one_got[1]);
+	AT_CHECK(e.big_filled, "%d puts into an empty buffer of %d did not all return within 2 s: put() waited while there was room", EDGE_BIG, EDGE_BIG);
+	AT_CHECK(e.big_waited, "put number %d into a full buffer of %d did not wait: it holds more than its capacity", EDGE_BIG + 1, EDGE_BIG);
+	AT_CHECK(e.big_drained, "the %d items did not all come out of the buffer of %d within 2 s", EDGE_BIG + 1, EDGE_BIG);
+	AT_CHECK(e.big_wrong == 0, "%ld of the %d items came out of order (the first wrong: %ld)", e.big_wrong, EDGE_BIG + 1, e.big_first_wrong);
 	AT_END();
 }
 
@@ -533,8 +673,21 @@ Test(bbuf, wakeup, .description = "two items put back to back wake both sleeping
 	AT_END();
 }
 
-/* ---- sleeping, not spinning ------------------------------------------- */
+/* ---- sleeping, not spinning, not polling --------------------------------- */
 
+/*
+ * A waiter that sleeps until it is signalled neither runs nor wakes while
+ * nothing happens. One that spins (unlock, yield, lock, look again) burns
+ * its CPU; one that polls (a timed wait of 10 ms, a short sleep between
+ * looks) burns almost nothing, yet wakes up every time its clock runs out
+ * (and hides a lost wake-up behind that clock). So, over the idle window:
+ * the thread's own CPU clock, and its context switches: voluntary ones,
+ * the times it went to sleep again (at_wakeups_of_thread), and involuntary
+ * ones, the times the scheduler took the CPU from it: a thread asleep is
+ * never preempted, a spinner on a busy machine all the time (while on a
+ * quiet one, alone on its CPU, it shows on its CPU clock). 0 of each
+ * allowed.
+ */
 #define IDLE_WATCH_MS 300
 #define IDLE_MAX_CPU_MS 30
 
@@ -548,13 +701,60 @@ static double cpu_ms_of(pthread_t t)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-Test(bbuf, idle_waiters, .description = "a consumer waiting on an empty buffer and a producer waiting on a full one for 300 ms each use almost no CPU (they sleep, they do not spin)")
+/* Involuntary context switches of thread tid of this process, -1 if gone. */
+static long preemptions_of(pid_t tid)
+{
+	char path[64], buf[4096], *p;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	p = strstr(buf, "nonvoluntary_ctxt_switches:");
+	return p ? atol(p + strlen("nonvoluntary_ctxt_switches:")) : -1;
+}
+
+/* What one waiter did over the window. */
+struct idle_look {
+	double cpu0, cpu_ms;
+	long wake0, wakeups, pre0, preempted;
+	pid_t tid;
+};
+
+static void idle_begin(struct idle_look *l, struct op *o)
+{
+	l->tid = atomic_load(&o->call.tid);
+	l->cpu0 = cpu_ms_of(o->call.thread);
+	l->wake0 = at_wakeups_of_thread(0, l->tid);
+	l->pre0 = preemptions_of(l->tid);
+}
+
+/* A waiter that returned (it did not wait at all: capacity's and
+ * spurious_wakeup's business) has nothing to show here: 0. */
+static void idle_end(struct idle_look *l, struct op *o)
+{
+	long w = at_wakeups_of_thread(0, l->tid), p = preemptions_of(l->tid);
+	double cpu = cpu_ms_of(o->call.thread);
+
+	l->cpu_ms = cpu < 0 ? 0 : cpu - l->cpu0;
+	l->wakeups = w < 0 || l->wake0 < 0 ? 0 : w - l->wake0;
+	l->preempted = p < 0 || l->pre0 < 0 ? 0 : p - l->pre0;
+}
+
+Test(bbuf, idle_waiters, .description = "a consumer waiting on an empty buffer and a producer waiting on a full one for 300 ms each neither run (CPU clock) nor wake up (context switches): they sleep until served")
 {
 	static struct bbuf empty, full;
 	static struct op cons, prod;
-	double c0, p0, c_used, p_used;
-	bool cj, pj;
+	struct idle_look c = { 0 }, p = { 0 };
+	bool cj, pj, asleep;
 	long got_full = -1;
+	int64_t deadline;
 	int rc;
 
 	init_or_fail(&empty, 1);
@@ -565,15 +765,16 @@ Test(bbuf, idle_waiters, .description = "a consumer waiting on an empty buffer a
 	if (rc == 0)
 		rc = start_op(&prod, &full, do_put, 8);
 	AT_CHECK(rc == 0, "pthread_create failed: %s", strerror(rc));
-	while (!atomic_load(&cons.call.started) || !atomic_load(&prod.call.started))
-		usleep(100);
-	/* The threads' own CPU clocks: they advance only while the thread
-	 * runs on a CPU. Sleeping costs nothing; spinning costs all of it. */
-	c0 = cpu_ms_of(cons.call.thread);
-	p0 = cpu_ms_of(prod.call.thread);
+	/* The window starts once both have gone to sleep (a spinner never
+	 * does: after the deadline, it is watched spinning). */
+	deadline = deadline_in(1000);
+	asleep = call_asleep_by(&cons.call, deadline);
+	asleep &= call_asleep_by(&prod.call, deadline);
+	idle_begin(&c, &cons);
+	idle_begin(&p, &prod);
 	at_sleep_ms(IDLE_WATCH_MS);
-	c_used = cpu_ms_of(cons.call.thread) - c0;
-	p_used = cpu_ms_of(prod.call.thread) - p0;
+	idle_end(&c, &cons);
+	idle_end(&p, &prod);
 	/* Now give each what it waits for. */
 	cj = call_within(do_put, &(struct op){ .b = &empty, .item = 5 }, 1000) &&
 	     at_join_within(cons.call.thread, 1000);
@@ -583,13 +784,20 @@ Test(bbuf, idle_waiters, .description = "a consumer waiting on an empty buffer a
 		pj = call_within(do_get, &g, 1000) && at_join_within(prod.call.thread, 1000);
 		got_full = g.item;
 	}
-	AT_MEASURED("idle: a waiting consumer used %.1f ms of CPU in %d ms, a waiting producer %.1f ms (%d ms each at most)",
-		    c_used, IDLE_WATCH_MS, p_used, IDLE_MAX_CPU_MS);
-	AT_HINT("wait with pthread_cond_wait(), which puts the thread to sleep until it is signalled; a loop that unlocks, yields or sleeps briefly and looks again keeps a CPU busy doing nothing");
-	AT_CHECK(c_used < IDLE_MAX_CPU_MS, "the consumer waiting on an empty buffer burned %.0f ms of CPU in %d ms: it spins instead of sleeping",
-		 c_used, IDLE_WATCH_MS);
-	AT_CHECK(p_used < IDLE_MAX_CPU_MS, "the producer waiting on a full buffer burned %.0f ms of CPU in %d ms: it spins instead of sleeping",
-		 p_used, IDLE_WATCH_MS);
+	AT_MEASURED("idle: in %d ms a waiting consumer used %.1f ms of CPU, woke up %ld time(s) and was preempted %ld; a waiting producer %.1f ms, %ld and %ld (%d ms, 0 and 0 allowed)",
+		    IDLE_WATCH_MS, c.cpu_ms, c.wakeups, c.preempted, p.cpu_ms, p.wakeups, p.preempted, IDLE_MAX_CPU_MS);
+	AT_HINT("a waiter must sleep until another thread signals that its condition may have changed: pthread_cond_wait() in a `while` loop, with no timeout; a loop that unlocks, yields or sleeps briefly and looks again keeps a CPU busy or wakes up for nothing, and a timed wait hides a missing signal behind its clock");
+	AT_CHECK(c.cpu_ms < IDLE_MAX_CPU_MS, "the consumer waiting on an empty buffer burned %.0f ms of CPU in %d ms: it spins instead of sleeping",
+		 c.cpu_ms, IDLE_WATCH_MS);
+	AT_CHECK(p.cpu_ms < IDLE_MAX_CPU_MS, "the producer waiting on a full buffer burned %.0f ms of CPU in %d ms: it spins instead of sleeping",
+		 p.cpu_ms, IDLE_WATCH_MS);
+	AT_CHECK(c.preempted == 0 && p.preempted == 0, "the %s kept running while it waited: the scheduler took the CPU from it %ld time(s) in %d ms (a thread asleep is never preempted): it spins instead of sleeping",
+		 c.preempted ? "consumer" : "producer", c.preempted ? c.preempted : p.preempted, IDLE_WATCH_MS);
+	AT_CHECK(asleep, "a waiter never went to sleep within 1 s");
+	AT_CHECK(c.wakeups == 0, "the consumer waiting on an empty buffer woke up %ld time(s) in %d ms while nothing was put: it polls (a timed wait, or a sleep between looks) instead of sleeping until signalled",
+		 c.wakeups, IDLE_WATCH_MS);
+	AT_CHECK(p.wakeups == 0, "the producer waiting on a full buffer woke up %ld time(s) in %d ms while nothing was taken: it polls (a timed wait, or a sleep between looks) instead of sleeping until signalled",
+		 p.wakeups, IDLE_WATCH_MS);
 	AT_CHECK(cj && cons.item == 5, "the sleeping consumer did not return the item put for it (%s, got %ld)",
 		 cj ? "returned" : "still waiting after 1 s", cons.item);
 	/* Which item that get() returned is fifo's business: a get() that
@@ -608,5 +816,14 @@ Test(bbuf, idle_waiters, .description = "a consumer waiting on an empty buffer a
 Test(bbuf, race_free_bbuf, .description = "2 producers and 2 consumers through a buffer of 2, run under ThreadSanitizer: no data race")
 {
 	tsan_check("bbuf", "touch slot, head and count only while holding the buffer's lock: reading the item after unlocking races with the next put() into that slot");
+	AT_END();
+}
+
+/* ---- AddressSanitizer ------------------------------------------------- */
+
+Test(bbuf, memory_safe_bbuf, .description = "buffers of 1 to 64 slots driven round their ring, a producer and a consumer thread, 50 buffers made and destroyed, under AddressSanitizer: no access outside the slots, no use after free, no leak")
+{
+	asan_check("asan_bbuf", "ring", "the ring run",
+		   "the ring has exactly `capacity` slots, slot[0] .. slot[capacity - 1]: every index must be taken modulo capacity (put at (head + count) % capacity, head moves to (head + 1) % capacity); bbuf_destroy() frees what bbuf_init() allocated, once, and on an error bbuf_init() frees what it had allocated");
 	AT_END();
 }

@@ -1,11 +1,14 @@
 /*
  * Description: lesson 04 - does run_in_processes() run each task in a child
- * process of its own, all in progress at once (a latch in shared memory) and
- * simultaneous on two CPUs (a ping-pong witness in shared memory); do the
- * children's writes stay out of the parent's memory; does every result come
- * back in its own slot; is every child reaped and every descriptor closed;
- * is a crashed or silent child reported while the others' results are kept;
- * and does no child ever come back into the caller's code?
+ * process of its own, all in progress at once (a latch in shared memory,
+ * for 4, 16 and 64 tasks) and simultaneous on two CPUs (a ping-pong witness
+ * in shared memory); do the children's writes stay out of the parent's
+ * memory; does every result come back in its own slot; is every child
+ * reaped and every descriptor closed; is a crashed or silent child
+ * reported (crashed before sending, or after) while the others' results
+ * are kept; is a fork() that fails part-way cleaned up; is a read()
+ * interrupted by a signal made again; is the caller left as found; and
+ * does no child ever come back into the caller's code?
  *
  * Compare with harness/02-threads/test_threads.c: the same measurements on
  * threads. What changes here is that the tasks run in other processes, so
@@ -19,6 +22,7 @@
 #include "procs.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -29,11 +33,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define N_TASKS          4
-#define MAX_TASKS        16
+#define MAX_TASKS        64
 #define LATCH_TIMEOUT_MS 1000
 #define CALL_TIMEOUT_MS  3000  /* quick tasks: far more than they need */
 #define PARALLEL_TRIES   2
@@ -51,6 +56,8 @@ struct shared {
 	_Atomic int ran_exit_handlers; /* children that called exit(), not _exit() */
 	_Atomic int grandchildren;     /* tasks started by a child's child */
 	_Atomic bool chain_broken;     /* results: a child gave up waiting for the next */
+	_Atomic pid_t caller_tid;      /* the thread that called run_in_processes() */
+	_Atomic bool bells_done;       /* interrupted: the test's signals were sent */
 	struct at_pingpong pp;         /* the witness, played across processes */
 };
 
@@ -194,6 +201,71 @@ static void task_enters(int i)
 	sh->pid[i] = getpid();
 }
 
+/* ---- failures the harness makes happen ------------------------------- */
+
+/*
+ * fork() failing part-way. The test binary is linked with --wrap=fork
+ * (harness/lib/at_count.c counts the calls), and the counter's wrapper
+ * calls __real_fork: with --wrap, that is whatever definition of fork the
+ * program holds, and this one is it. It passes every call on to the C
+ * library's, except when armed: then the FAIL_AT-th call and every one
+ * after it fail with EAGAIN, as when the user runs out of processes.
+ * Failing every later call too means code that retries cannot turn the
+ * failure into a success.
+ */
+static atomic_int fork_calls_armed;   /* calls since armed */
+static atomic_int fork_fail_from;     /* 0: never fail; k: the k-th call on */
+static void *_Atomic libc_fork;
+
+typedef pid_t (*fork_fn)(void);
+
+pid_t fork(void)
+{
+	int k = atomic_load(&fork_fail_from);
+	void *real = atomic_load(&libc_fork);
+	fork_fn call_it;
+
+	if (k > 0 && atomic_fetch_add(&fork_calls_armed, 1) + 1 >= k) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (!real) {
+		/* RTLD_NEXT: the next definition after this program's, libc's. */
+		real = dlsym(RTLD_NEXT, "fork");
+		if (!real) {
+			errno = ENOSYS;
+			return -1;
+		}
+		atomic_store(&libc_fork, real);
+	}
+	memcpy(&call_it, &real, sizeof(call_it));
+	return call_it();
+}
+
+/*
+ * A child that sends its result, then crashes. The test binary is linked
+ * with --wrap=_exit (harness/04-processes/lesson.mk), so the _exit() a
+ * child calls after sending lands here: a task that set crash_at_exit (in
+ * its own child, a copy of memory) makes that child die of SIGSEGV
+ * instead, its whole result already in the pipe.
+ */
+void __real__exit(int status) __attribute__((noreturn));
+void __wrap__exit(int status) __attribute__((noreturn));
+
+static bool crash_at_exit;
+
+void __wrap__exit(int status)
+{
+	if (crash_at_exit && getpid() != test_pid) {
+		struct rlimit no_core = { 0, 0 };
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(SIGSEGV, SIG_DFL);
+		raise(SIGSEGV);
+	}
+	__real__exit(status);
+}
+
 /* ---- calling the code under test, with a deadline ------------------- */
 
 /*
@@ -208,6 +280,8 @@ static struct call {
 	bool done;
 	int rc;
 	long forks, threads;  /* fork() and pthread_create() calls it made */
+	sigset_t mask_before, mask_after;            /* the calling thread's signal mask */
+	struct sigaction chld_before, chld_after;    /* what SIGCHLD does */
 	proc_task_fn fn;
 	void *const *args;
 	struct proc_result *out;
@@ -220,7 +294,12 @@ static void *caller_thread(void *unused)
 
 	(void)unused;
 	at_calls_reset();
+	atomic_store(&sh->caller_tid, at_gettid());
+	pthread_sigmask(SIG_BLOCK, NULL, &call.mask_before);
+	sigaction(SIGCHLD, NULL, &call.chld_before);
 	rc = run_in_processes(call.fn, call.args, call.out, call.n);
+	pthread_sigmask(SIG_BLOCK, NULL, &call.mask_after);
+	sigaction(SIGCHLD, NULL, &call.chld_after);
 	if (getpid() != test_pid) {
 		/* A child came back: it must never run the test's code. */
 		atomic_fetch_add(&sh->came_back, 1);
@@ -337,18 +416,30 @@ static long latch_task(void *arg)
 	return i;
 }
 
-/* N_TASKS latch tasks through run_in_processes(); the latch's figure. */
-static int run_latch_tasks(struct proc_result *out, bool *done, int *rc)
+/*
+ * How long the first child waits for the other n - 1: forking is slow on
+ * a busy machine (64 forks of a small program took 0.7 s here under load),
+ * so the deadline grows with n. Code that runs the children one by one, or
+ * in waves, still costs one deadline, not one per child.
+ */
+static int latch_ms_for(int n)
 {
-	void *args[N_TASKS];
+	return LATCH_TIMEOUT_MS + 100 * n;
+}
+
+/* n latch tasks through run_in_processes(); the latch's figure. */
+static int run_latch_tasks(int n, struct proc_result *out, bool *done, int *rc)
+{
+	void *args[MAX_TASKS];
 	int max;
 
-	latch = at_latch_create_shared(N_TASKS, LATCH_TIMEOUT_MS);
+	cr_assert(n > 0 && n <= MAX_TASKS);
+	latch = at_latch_create_shared(n, latch_ms_for(n));
 	cr_assert(latch != NULL, "harness: at_latch_create_shared failed");
-	for (int i = 0; i < N_TASKS; i++)
+	for (int i = 0; i < n; i++)
 		args[i] = (void *)(intptr_t)i;
-	*done = run_with_deadline(latch_task, args, out, N_TASKS,
-				  CALL_TIMEOUT_MS + N_TASKS * LATCH_TIMEOUT_MS, rc);
+	*done = run_with_deadline(latch_task, args, out, (size_t)n,
+				  CALL_TIMEOUT_MS + 2 * latch_ms_for(n), rc);
 	max = at_latch_max_in_flight(latch);
 	at_latch_free_shared(latch);
 	return max;
@@ -378,12 +469,12 @@ Test(procs, own_process, .description = "every task runs in a child process of t
 	bool done, has_caller;
 	int rc, pids;
 
-	run_latch_tasks(out, &done, &rc);
+	run_latch_tasks(N_TASKS, out, &done, &rc);
 	pids = distinct_pids(sh->pid, N_TASKS, test_pid, &has_caller);
 	AT_MEASURED("processes: %d distinct PIDs ran the %d tasks (the caller's PID is %d); fork() called %ld times, pthread_create() %ld times",
 		    pids, N_TASKS, (int)test_pid, call.forks, call.threads);
 	AT_HINT("one fork() per task; the child runs the task, the parent only starts, reads and reaps. Threads are not enough here: they live in the caller's process");
-	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS + N_TASKS * LATCH_TIMEOUT_MS, "it is still waiting for something");
+	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS + 2 * latch_ms_for(N_TASKS), "it is still waiting for something");
 	AT_CHECK(!has_caller, "a task ran in the caller's own process (PID %d): it must run in a child", (int)test_pid);
 	AT_CHECK(pids == N_TASKS, "%d task(s) ran in %d distinct process(es): each task needs a child of its own", N_TASKS, pids);
 	AT_END();
@@ -495,7 +586,7 @@ Test(procs, results, .description = "every task's value, status and PID land in 
 	}
 	AT_MEASURED("results: %d of %d slots hold their own task's value, status and PID (the tasks were made to end last-started first)",
 		    right, N_RESULTS);
-	AT_HINT("out[i] belongs to task i: its value comes from child i's pipe, its status from waitpid() on child i's PID. Children end in any order; a waitpid(-1) or wait() returns whichever ended first");
+	AT_HINT("out[i] belongs to task i, whatever order the children end in: its value is what task i's child sent (on a pipe of its own, or tagged with i on a shared one), its status comes from waitpid() on that child's PID. A waitpid(-1) or wait() returns whichever child ended first");
 	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS + 2 * LATCH_TIMEOUT_MS, "it is still waiting for something");
 	fw = first_wrong < 0 ? 0 : first_wrong;
 	AT_CHECK(right == N_RESULTS,
@@ -551,19 +642,39 @@ Test(procs, separate_memory, .description = "each child works on its own copy of
 
 /* ---- concurrency and parallelism ------------------------------------ */
 
-Test(procs, overlap, .description = "run_in_processes() has all its tasks in progress at the same moment, each in its own process")
-{
-	struct proc_result out[N_TASKS];
-	bool done, has_caller;
-	int rc, max = run_latch_tasks(out, &done, &rc);
-	int pids = distinct_pids(sh->pid, N_TASKS, test_pid, &has_caller);
+/*
+ * Overlap is proved for several counts, up to more children than any cap a
+ * program might put on them: code that forks in waves of 8 has 4 of 4 in
+ * flight, but not 16 of 16. Every count waits on one latch with one
+ * deadline, so a failing count costs one second.
+ */
+static const int overlap_counts[] = { 4, 16, 64 };
+#define N_COUNTS ((int)(sizeof(overlap_counts) / sizeof(overlap_counts[0])))
 
-	at_trace_attach("overlap", "run_in_processes: 4 children that wait for each other");
-	AT_MEASURED("overlap: %d of %d tasks in flight at once, in %d distinct process(es) (%d needed)",
-		    max, N_TASKS, pids, N_TASKS);
-	AT_HINT("fork every child first, and only then read the pipes and waitpid(); a waitpid() right after each fork() waits for that task to end before the next one starts");
-	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS + N_TASKS * LATCH_TIMEOUT_MS, "it is still waiting for something");
-	AT_CHECK(max >= N_TASKS, "only %d task(s) were ever in progress at once: the children ran one after another", max);
+Test(procs, overlap, .description = "run_in_processes() has all its tasks in progress at the same moment, each in its own process, for 4, 16 and 64 tasks")
+{
+	static struct proc_result out[MAX_TASKS];
+	char figures[96] = "";
+	size_t off = 0;
+	bool done = true, has_caller = false;
+	int rc = 0, max = 0, n = 0, pids = 0;
+
+	for (int i = 0; i < N_COUNTS; i++) {
+		n = overlap_counts[i];
+		max = run_latch_tasks(n, out, &done, &rc);
+		pids = distinct_pids(sh->pid, n, test_pid, &has_caller);
+		off += (size_t)snprintf(figures + off, sizeof(figures) - off, "%s%d of %d", i ? ", " : "", max, n);
+		if (!done || rc != 0 || max < n)
+			break;
+		memset(sh->pid, 0, sizeof(sh->pid));
+	}
+	at_trace_attach("overlap", "run_in_processes: children that wait for each other");
+	AT_MEASURED("overlap: %s tasks in flight at once, the last run in %d distinct process(es) (all needed)", figures, pids);
+	AT_HINT("every task must be in progress at the same time as every other: fork every child first, and only then read the results and waitpid(), with no cap on how many children run at once; a waitpid() right after each fork() waits for that task to end before the next one starts");
+	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS + 2 * latch_ms_for(n), "it is still waiting for something");
+	AT_CHECK(max >= n, "with %d tasks, only %d were ever in progress at once: %s", n, max,
+		 max <= 1 ? "the children ran one after another"
+			  : "they ran in waves: something capped how many children were in progress at a time");
 	AT_END();
 }
 
@@ -645,8 +756,8 @@ Test(procs, no_leaked_fds, .description = "run_in_processes() closes every descr
 	bool done = run_quick_tasks(out, &rc);
 
 	after = at_count_fds();
-	AT_MEASURED("descriptors: %d open before the call, %d after (%d pipes were needed)", before, after, N_TASKS);
-	AT_HINT("each pipe() opens two descriptors: the parent closes the write end right after fork() and the read end once it has read the result");
+	AT_MEASURED("descriptors: %d open before the call, %d after, for %d tasks", before, after, N_TASKS);
+	AT_HINT("every descriptor the call opens must be closed before it returns: each pipe() opens two, and the parent closes its write end(s) once the children that write are forked and its read end(s) once the results are read (one pipe per child, or one for all)");
 	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "it is still waiting for something");
 	AT_CHECK(after == before, "%d descriptor(s) were left open", after - before);
 	AT_END();
@@ -655,8 +766,9 @@ Test(procs, no_leaked_fds, .description = "run_in_processes() closes every descr
 /* ---- children that do not come back with a result ------------------- */
 
 #define N_MIXED 6
-#define CRASHER 2
-#define QUITTER 3
+#define CRASHER 2        /* crashes before it sends anything */
+#define QUITTER 3        /* _exit(7) without sending */
+#define SENDER_CRASHER 4 /* sends its result, then crashes */
 
 static long crashing_task(void *arg)
 {
@@ -664,6 +776,8 @@ static long crashing_task(void *arg)
 	struct rlimit no_core = { 0, 0 };
 
 	task_enters(i);
+	if (i == SENDER_CRASHER && getpid() != test_pid)
+		crash_at_exit = true;   /* its _exit(), after the send, crashes */
 	if (i != CRASHER) {
 		at_sleep_ms(20); /* still running when the other one crashes */
 		return 100 + i;
@@ -689,13 +803,13 @@ static long quitting_task(void *arg)
 	return 100 + i;
 }
 
-/* How many tasks other than `skip` came back PROC_OK with 100 + i. */
-static int others_kept(const struct proc_result *out, int skip)
+/* How many tasks other than skip1 and skip2 came back PROC_OK with 100 + i. */
+static int others_kept(const struct proc_result *out, int skip1, int skip2)
 {
 	int kept = 0;
 
 	for (int i = 0; i < N_MIXED; i++)
-		kept += i != skip && out[i].status == PROC_OK && out[i].value == 100 + i;
+		kept += i != skip1 && i != skip2 && out[i].status == PROC_OK && out[i].value == 100 + i;
 	return kept;
 }
 
@@ -709,15 +823,15 @@ Test(procs, silent_child, .description = "a child that exits without sending a r
 	for (int i = 0; i < N_MIXED; i++)
 		args[i] = (void *)(intptr_t)i;
 	done = run_with_deadline(quitting_task, args, out, N_MIXED, CALL_TIMEOUT_MS, &rc);
-	kept = others_kept(out, QUITTER);
+	kept = others_kept(out, QUITTER, QUITTER);
 	if (done)
 		AT_MEASURED("silent child: task %d (_exit(7), no result) reported as %s, exit code %d; %d of %d other results kept",
 			    QUITTER, status_name(out[QUITTER].status), out[QUITTER].exit_code, kept, N_MIXED - 1);
 	else
 		AT_MEASURED("silent child: task %d (_exit(7), no result) never collected: the call was still stuck after %d s",
 			    QUITTER, CALL_TIMEOUT_MS / 1000);
-	AT_HINT("read() returns 0 (end-of-file) only once no process holds the pipe's write end: the parent must close its copy right after fork(), before it forks the next child (which would inherit it)");
-	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "it is stuck, most likely in read() on the pipe of the child that sent nothing: a write end is still open somewhere (the parent's copy, or one a later child inherited)");
+	AT_HINT("a child that ends without sending must not leave the call waiting: read() returns 0 (end-of-file) only once no process holds a write end of that pipe, so the parent closes its own copy of every write end as soon as it has forked the children that write (with one pipe per child, before forking the next, which would inherit it), and a result that never came is told by its wait status");
+	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "it is stuck, most likely in read() on a pipe the silent child was to send on: a write end of it is still open somewhere (the parent's copy, or one another child inherited)");
 	AT_CHECK(out[QUITTER].status == PROC_EXITED && out[QUITTER].exit_code == 7,
 		 "the silent task was reported as %s with exit code %d, not PROC_EXITED with 7",
 		 status_name(out[QUITTER].status), out[QUITTER].exit_code);
@@ -725,7 +839,7 @@ Test(procs, silent_child, .description = "a child that exits without sending a r
 	AT_END();
 }
 
-Test(procs, crash_reported, .description = "a child killed by a signal is reported as crashed, with its signal, and the other results are kept")
+Test(procs, crash_reported, .description = "a child killed by a signal is reported as crashed, with its signal, whether it died before sending its result or after, and the other results are kept")
 {
 	struct proc_result out[N_MIXED];
 	void *args[N_MIXED];
@@ -735,15 +849,235 @@ Test(procs, crash_reported, .description = "a child killed by a signal is report
 	for (int i = 0; i < N_MIXED; i++)
 		args[i] = (void *)(intptr_t)i;
 	done = run_with_deadline(crashing_task, args, out, N_MIXED, CALL_TIMEOUT_MS, &rc);
-	kept = others_kept(out, CRASHER);
-	AT_MEASURED("crash: task %d (SIGSEGV) reported as %s, signal %d; %d of %d other results kept",
-		    CRASHER, status_name(out[CRASHER].status), out[CRASHER].signal, kept, N_MIXED - 1);
-	AT_HINT("a crash is a result: WIFSIGNALED(status) and WTERMSIG(status) say which signal killed the child; carry on collecting the others, and return 0");
-	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "reading the crashed child's pipe never reached end-of-file? close the parent's copy of each write end right after fork()");
+	kept = others_kept(out, CRASHER, SENDER_CRASHER);
+	AT_MEASURED("crash: task %d (SIGSEGV before sending) reported as %s, signal %d; task %d (sent %d, then SIGSEGV) as %s, signal %d; %d of %d other results kept",
+		    CRASHER, status_name(out[CRASHER].status), out[CRASHER].signal,
+		    SENDER_CRASHER, 100 + SENDER_CRASHER, status_name(out[SENDER_CRASHER].status), out[SENDER_CRASHER].signal,
+		    kept, N_MIXED - 2);
+	AT_HINT("what became of a child is its wait status, not whether its result arrived: WIFSIGNALED(status) and WTERMSIG(status) say which signal killed it, even after it sent a whole result; a crash is a result: carry on collecting the others, and return 0");
+	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "reading the crashed child's pipe never reached end-of-file? every write end must be closed in the parent (and not inherited by the other children) for a dead child's pipe to end");
 	AT_CHECK(sh->pid[CRASHER] != test_pid, "the crashing task ran in the caller's own process, where its crash would have killed the caller: it must run in a child");
 	AT_CHECK(out[CRASHER].status == PROC_CRASHED && out[CRASHER].signal == SIGSEGV,
 		 "the crashed task was reported as %s with signal %d, not PROC_CRASHED with signal %d (SIGSEGV)",
 		 status_name(out[CRASHER].status), out[CRASHER].signal, SIGSEGV);
-	AT_CHECK(kept == N_MIXED - 1, "only %d of the %d other results were kept", kept, N_MIXED - 1);
+	AT_CHECK(out[SENDER_CRASHER].status == PROC_CRASHED && out[SENDER_CRASHER].signal == SIGSEGV,
+		 "task %d sent its whole result, then its process was killed by SIGSEGV: it was reported as %s with signal %d, not PROC_CRASHED with signal %d (a result that arrived does not mean the child exited with status 0: look at its wait status)",
+		 SENDER_CRASHER, status_name(out[SENDER_CRASHER].status), out[SENDER_CRASHER].signal, SIGSEGV);
+	AT_CHECK(kept == N_MIXED - 2, "only %d of the %d other results were kept", kept, N_MIXED - 2);
+	AT_END();
+}
+
+/* ---- a fork() that fails part-way ------------------------------------ */
+
+#define FAIL_TASKS 8
+#define FAIL_AT    4   /* tasks 0-2 get their children, the 4th fork fails */
+
+Test(procs, fork_fails, .description = "when fork() fails part-way, run_in_processes() returns its error, and the children already started are collected and reaped, with no descriptor left open")
+{
+	struct proc_result out[FAIL_TASKS];
+	void *args[FAIL_TASKS];
+	int rc = -1, zombies, before_z, before = count_children(&before_z, false), after, fds_before = at_count_fds(), fds_after;
+	int collected = 0, calls;
+	bool done;
+
+	for (int i = 0; i < FAIL_TASKS; i++)
+		args[i] = (void *)(intptr_t)i;
+	atomic_store(&fork_calls_armed, 0);
+	atomic_store(&fork_fail_from, FAIL_AT);
+	done = run_with_deadline(quick_task, args, out, FAIL_TASKS, CALL_TIMEOUT_MS, &rc);
+	atomic_store(&fork_fail_from, 0);
+	calls = atomic_load(&fork_calls_armed);
+	after = count_children(&zombies, false);
+	fds_after = at_count_fds();
+	for (int i = 0; i < FAIL_AT - 1; i++)
+		collected += out[i].status == PROC_OK && out[i].value == i && out[i].pid > 0;
+	AT_MEASURED("fork failing: with the fork() number %d and later failing (EAGAIN), run_in_processes() returned %d (%s); %d of the %d children started were collected; %d child process(es) left (%d zombies), %d descriptor(s) more than before; fork() called %d time(s)",
+		    FAIL_AT, rc, rc > 0 ? strerror(rc) : rc == 0 ? "success" : "?", collected, FAIL_AT - 1,
+		    after - before, zombies, fds_after - fds_before, calls);
+	AT_HINT("when pipe() or fork() fails, stop starting children and close what you opened for the one that failed; then still read and waitpid() every child already started (they are the caller's tasks, and unreaped they stay zombies), close their pipes, and return that errno value");
+	AT_CHECK(done, "run_in_processes() had not returned %d ms after a fork() failed: it is waiting for something that will not come", CALL_TIMEOUT_MS);
+	AT_CHECK(rc != ENOSYS, "%s", at_rc_text(rc, "run_in_processes()"));
+	AT_CHECK(calls > 0, "run_in_processes() never called fork(): each task must run in a child process of its own");
+	AT_CHECK(rc == EAGAIN, "run_in_processes() returned %d (%s) when fork() failed with EAGAIN: it must return that errno value",
+		 rc, rc > 0 ? strerror(rc) : rc == 0 ? "success" : "not an errno value");
+	AT_CHECK(after == before && zombies == 0, "%d child process(es) were left behind (%d zombie(s)) after the failure: the children already started must still be reaped",
+		 after - before, zombies);
+	AT_CHECK(fds_after == fds_before, "%d descriptor(s) were left open after the failure", fds_after - fds_before);
+	AT_CHECK(collected == FAIL_AT - 1, "only %d of the %d tasks whose children were started came back PROC_OK with their value: they are still the caller's results",
+		 collected, FAIL_AT - 1);
+	AT_END();
+}
+
+/* ---- the caller, as it was found ------------------------------------- */
+
+static bool same_action(const struct sigaction *a, const struct sigaction *b)
+{
+	return a->sa_handler == b->sa_handler && a->sa_flags == b->sa_flags;
+}
+
+Test(procs, caller_unchanged, .description = "run_in_processes() leaves its caller as it found it: its signal mask, what SIGCHLD does, its descriptors and its children")
+{
+	struct proc_result out[N_TASKS];
+	int rc, zombies, before_z, before = count_children(&before_z, false), after, fds_before = at_count_fds(), fds_after;
+	bool done = run_quick_tasks(out, &rc), mask_same = true;
+	int changed_sig = 0;
+
+	after = count_children(&zombies, false);
+	fds_after = at_count_fds();
+	for (int sig = 1; sig < SIGRTMAX && done; sig++) {
+		if (sigismember(&call.mask_before, sig) != sigismember(&call.mask_after, sig)) {
+			mask_same = false;
+			changed_sig = sig;
+			break;
+		}
+	}
+	AT_MEASURED("caller: signal mask %s, SIGCHLD's action %s, %d descriptor(s) and %d child process(es) more than before",
+		    !done ? "not seen" : mask_same ? "unchanged" : "changed",
+		    !done ? "not seen" : same_action(&call.chld_before, &call.chld_after) ? "unchanged" : "changed",
+		    fds_after - fds_before, after - before);
+	AT_HINT("whatever the call changes in its caller to do its work (a signal blocked while it waits, say), it puts back before returning; every child it forked is reaped and every descriptor it opened is closed");
+	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "it is still waiting for something");
+	AT_CHECK(mask_same, "run_in_processes() changed its caller's signal mask: signal %d (%s) is %s", changed_sig,
+		 strsignal(changed_sig), sigismember(&call.mask_after, changed_sig) ? "now blocked" : "no longer blocked");
+	AT_CHECK(same_action(&call.chld_before, &call.chld_after), "run_in_processes() changed what SIGCHLD does in its caller's process");
+	AT_CHECK(fds_after == fds_before, "%d descriptor(s) were left open", fds_after - fds_before);
+	AT_CHECK(after == before, "%d child process(es) were left behind", after - before);
+	AT_END();
+}
+
+/* ---- a caller whose process catches signals --------------------------- */
+
+/*
+ * Many programs catch signals (a timer, SIGCHLD, ...). With a handler
+ * installed without SA_RESTART, a signal that arrives while the caller is
+ * blocked in read() or waitpid() makes that call fail with EINTR, having
+ * done nothing: it must simply be made again. Here a bell-ringer thread of
+ * the test waits until the calling thread is blocked reading a pipe (the
+ * kernel names where a thread sleeps: /proc/.../wchan), and signals it,
+ * three times. Task 0 sends its result only after the bells: the first
+ * one always finds the caller waiting for it.
+ */
+#define N_INTR 4
+#define N_BELLS 3
+
+static void on_bell(int sig)
+{
+	(void)sig;
+}
+
+/* The state letter of thread tid of process pid ('S' asleep), 0 if gone. */
+static char state_of(pid_t pid, pid_t tid)
+{
+	char path[96], text[512], state = 0;
+	const char *paren;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	if (fgets(text, sizeof(text), f) && (paren = strrchr(text, ')')))
+		sscanf(paren + 1, " %c", &state);
+	fclose(f);
+	return state;
+}
+
+/*
+ * Is thread tid of process pid blocked in a read() or a wait? Where the
+ * kernel will not name the place (wchan reads 0), asleep has to do.
+ */
+static bool blocked_in_call(pid_t pid, pid_t tid)
+{
+	char path[96], where[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)tid);
+	if ((f = fopen(path, "r"))) {
+		if (!fgets(where, sizeof(where), f))
+			where[0] = '\0';
+		fclose(f);
+	}
+	if (where[0] && strcmp(where, "0") != 0)
+		return strstr(where, "pipe_read") != NULL || strstr(where, "do_wait") != NULL;
+	return state_of(pid, tid) == 'S';
+}
+
+struct bells {
+	_Atomic int rung;
+	atomic_bool stop;
+};
+
+static struct bells bells;
+
+/* Ring the caller N_BELLS times, each time once it is blocked again. */
+static void *bell_ringer(void *unused)
+{
+	int64_t deadline = at_now_ns() + 2000 * AT_NS_PER_MS;
+
+	(void)unused;
+	while (atomic_load(&bells.rung) < N_BELLS && !atomic_load(&bells.stop) && at_now_ns() < deadline) {
+		pid_t tid = atomic_load(&sh->caller_tid);
+
+		if (tid > 0 && blocked_in_call(test_pid, tid)) {
+			if (syscall(SYS_tgkill, (int)test_pid, (int)tid, SIGUSR1) == 0)
+				atomic_fetch_add(&bells.rung, 1);
+			at_sleep_ms(5);
+		} else {
+			at_sleep_ms(1);
+		}
+	}
+	atomic_store(&sh->bells_done, true);
+	return NULL;
+}
+
+static long interrupted_task(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	int64_t deadline = at_now_ns() + 2500 * AT_NS_PER_MS;
+
+	task_enters(i);
+	if (i == 0 && getpid() != test_pid)
+		while (!atomic_load(&sh->bells_done) && at_now_ns() < deadline)
+			at_sleep_ms(1);
+	return 100 + i;
+}
+
+Test(procs, interrupted, .description = "when the caller's process catches a signal (without SA_RESTART) while run_in_processes() waits, its read() or waitpid() fails with EINTR: every result still comes back")
+{
+	struct proc_result out[N_INTR];
+	void *args[N_INTR];
+	struct sigaction sa;
+	pthread_t ringer;
+	bool done;
+	int rc, right = 0, first_wrong = -1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_bell;
+	sigemptyset(&sa.sa_mask);
+	cr_assert(sigaction(SIGUSR1, &sa, NULL) == 0, "harness: sigaction failed");
+	atomic_store(&sh->caller_tid, 0);
+	atomic_store(&sh->bells_done, false);
+	atomic_store(&bells.rung, 0);
+	atomic_store(&bells.stop, false);
+	cr_assert(pthread_create(&ringer, NULL, bell_ringer, NULL) == 0, "harness: pthread_create failed");
+	for (int i = 0; i < N_INTR; i++)
+		args[i] = (void *)(intptr_t)i;
+	done = run_with_deadline(interrupted_task, args, out, N_INTR, CALL_TIMEOUT_MS, &rc);
+	atomic_store(&bells.stop, true);
+	cr_assert(pthread_join(ringer, NULL) == 0);
+	for (int i = 0; i < N_INTR; i++) {
+		bool ok = out[i].status == PROC_OK && out[i].value == 100 + i;
+
+		right += ok;
+		if (!ok && first_wrong < 0)
+			first_wrong = i;
+	}
+	if (first_wrong < 0)
+		first_wrong = 0;
+	AT_MEASURED("interrupted: %d signal(s) caught while the call was blocked; %d of %d results came back PROC_OK with their value",
+		    atomic_load(&bells.rung), right, N_INTR);
+	AT_HINT("a blocking call interrupted by a signal fails with errno == EINTR having done nothing: make it again (read() and waitpid() both); only a read() that returns 0 means every writer is gone");
+	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "it is still waiting for something");
+	AT_CHECK(right == N_INTR, "task %d came back %s (signal %d, exit code %d), not PROC_OK with %d: a read() or waitpid() interrupted by a signal (EINTR) was taken for the child's end",
+		 first_wrong, status_name(out[first_wrong].status), out[first_wrong].signal, out[first_wrong].exit_code, 100 + first_wrong);
 	AT_END();
 }

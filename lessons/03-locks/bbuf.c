@@ -14,7 +14,8 @@
 int bbuf_init(struct bbuf *b, size_t capacity)
 {
 	/*
-	 * TODO 1: allocate `capacity` slots; set capacity, head = count = 0;
+	 * TODO 1: refuse a capacity of 0 with EINVAL; allocate `capacity`
+	 *         slots; set capacity, head = count = 0;
 	 *         set up the mutex and both condition variables
 	 *         (pthread_mutex_init, pthread_cond_init). On a failure undo
 	 *         what was done and return the error number.

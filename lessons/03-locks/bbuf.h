@@ -35,7 +35,8 @@ struct bbuf {
 	size_t count;              /* items held: 0 .. capacity */
 };
 
-/* An empty buffer of `capacity` (> 0) slots. Returns 0 or an error number. */
+/* An empty buffer of `capacity` slots. Returns 0, EINVAL when capacity is
+ * 0, or another error number. */
 int bbuf_init(struct bbuf *b, size_t capacity);
 
 /* Only once no thread uses the buffer any more. */
