@@ -120,6 +120,14 @@ static void span(const struct at_trace *tr, int64_t *t0, int64_t *t1)
 		*t0 = *t1 = 0;
 }
 
+int64_t at_trace_span_ns(const struct at_trace *tr)
+{
+	int64_t t0, t1;
+
+	span(tr, &t0, &t1);
+	return t1 - t0;
+}
+
 static int max_lane(const struct at_trace *tr);
 
 /* A lane's name: its first slice's (the harness names its tasks). */
@@ -197,33 +205,127 @@ static const char *const lane_colors[] = {
 	"#fccde5", "#d9d9d9",
 };
 
-int at_trace_write_dot(const struct at_trace *tr, const char *path, const char *title)
+/*
+ * The timeline's geometry, in points (neato with inputscale=72 places
+ * nodes in points). One font and one size for every word: the picture is
+ * shown at its natural size in a chapter (an 880 px column: 12 pt draws at
+ * about 15 px) and stretched on a slide, where a picture of about 700 x 150
+ * points still draws its words at 18 px or more.
+ */
+#define TL_FONT   "DejaVu Sans,sans-serif"
+#define TL_FS     12.0    /* every text: title, lane names, tick labels */
+#define TL_DATA   560.0   /* the time axis, from 0 to the span drawn */
+#define TL_PITCH  20.0    /* lane to lane */
+#define TL_BOX    14.0    /* a slice's height */
+#define TL_GAP    8.0     /* lane names to time 0 */
+
+/*
+ * The time axis for a span of span_ms: a round step (1, 2 or 5 x 10^k ms)
+ * and the axis's end, the first multiple of the step at or after the span
+ * (a span over it by less than 1% still ends there), with 3 to 10 ticks;
+ * of those, the shortest axis. Returns the step; *end_ms gets the end.
+ */
+static double axis_for(double span_ms, double *end_ms)
 {
-	const double width_pt = 600.0, row_pt = 30.0, label_pt = 70.0;
+	double best_step = 1, best_end = 0;
+
+	if (!(span_ms > 0))
+		span_ms = 1;
+	for (double p = 1e-3; p <= 1e7; p *= 10)
+		for (int m = 0; m < 3; m++) {
+			double step = p * (m == 0 ? 1 : m == 1 ? 2 : 5);
+			int64_t k = (int64_t)(span_ms * 0.99 / step);
+
+			if (span_ms * 0.99 / step - (double)k > 1e-9)
+				k++;
+			if (k < 3 || k > 10)
+				continue;
+			if (best_end == 0 || k * step < best_end - 1e-9) {
+				best_end = (double)k * step;
+				best_step = step;
+			}
+		}
+	if (best_end == 0)
+		best_end = span_ms;
+	*end_ms = best_end;
+	return best_step;
+}
+
+/* Width in points of a line of text at TL_FS, generously (DejaVu Sans is
+ * wide: about 0.6 em per character, and Graphviz measures with it). */
+static double text_pt(const char *s)
+{
+	size_t chars = 0;
+
+	for (; *s; s++)
+		chars += ((unsigned char)*s & 0xC0) != 0x80; /* UTF-8: count characters */
+	return (double)chars * 0.6 * TL_FS;
+}
+
+/* Write s into a double-quoted Graphviz string: quotes and backslashes
+ * escaped, except "\n" (a title's line break), kept as Graphviz's. */
+static void dot_string(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] == 'n') {
+			fputs("\\n", f);
+			s++;
+		} else if (*s == '"' || *s == '\\') {
+			fprintf(f, "\\%c", *s);
+		} else {
+			fputc(*s, f);
+		}
+	}
+}
+
+int at_trace_write_dot_span(const struct at_trace *tr, const char *path, const char *title, int64_t span_ns)
+{
 	int64_t t0, t1;
 	int n = count(tr), lanes = max_lane(tr) + 1;
-	double scale;
+	/* Lane names get a column of 130 pt (wider only for longer names), so
+	 * that two pictures drawn to one time scale have one width too. */
+	double scale, label_w = 130, axis_y, step, span_ms;
 	FILE *f = fopen(path, "w");
 
 	if (!f)
 		return -1;
 	span(tr, &t0, &t1);
-	scale = t1 > t0 ? width_pt / (double)(t1 - t0) : 0;
+	/* The axis covers span_ns (a scale shared with another picture), or
+	 * this run's own span, whichever is longer. */
+	if (span_ns < t1 - t0)
+		span_ns = t1 - t0;
+	if (span_ns <= 0)
+		span_ns = AT_NS_PER_MS;
+	/* The axis ends on a round tick at (or just before) the span's end. */
+	step = axis_for((double)span_ns / AT_NS_PER_MS, &span_ms);
+	scale = TL_DATA / (span_ms * AT_NS_PER_MS);
+	for (int l = 0; l < lanes; l++) {
+		const char *name = lane_name(tr, l);
+
+		if (name && text_pt(name) > label_w)
+			label_w = text_pt(name);
+	}
 	/* neato with pinned positions draws boxes exactly where we put them:
 	 * x is time, y is the lane. `dot -Tsvg` honours layout=neato. */
 	fprintf(f, "// A timeline of one real run, written by the atonce harness.\n"
 		   "// Render: dot -Tsvg this.dot > this.svg\n"
 		   "graph timeline {\n"
-		   "  layout=neato; inputscale=72; splines=false; outputorder=nodesfirst;\n"
-		   "  label=\"%s\\ntime runs left to right: %.2f ms in all\"; labelloc=t; fontname=\"Helvetica\";\n"
-		   "  node [shape=box, style=filled, fixedsize=true, fontname=\"Helvetica\", fontsize=9, pin=true, penwidth=0.5];\n",
-		title ? title : "a run", (double)(t1 - t0) / AT_NS_PER_MS);
-	/* A row is named after its first slice: the harness names its tasks. */
+		   "  layout=neato; inputscale=72; splines=false; outputorder=nodesfirst; pad=0.1;\n"
+		   "  label=\"");
+	dot_string(f, title ? title : "a run");
+	fprintf(f, "\"; labelloc=t; fontname=\"%s\"; fontsize=%g;\n"
+		   "  node [shape=box, style=filled, fixedsize=true, fontname=\"%s\", fontsize=%g, pin=true, penwidth=0.5];\n"
+		   "  edge [penwidth=0.8, color=\"#444444\"];\n",
+		TL_FONT, TL_FS, TL_FONT, TL_FS);
+	/* A row is named after its first slice: the harness names its tasks.
+	 * The names are right-aligned against time 0. */
 	for (int l = 0; l < lanes; l++) {
 		const char *name = lane_name(tr, l);
 
-		fprintf(f, "  lane%d [label=\"%s\", shape=plaintext, style=\"\", width=0.9, height=0.3, pos=\"%.1f,%.1f!\"];\n",
-			l, name ? name : "", -label_pt / 2, -l * row_pt);
+		fprintf(f, "  lane%d [label=\"", l);
+		dot_string(f, name ? name : "");
+		fprintf(f, "\\r\", shape=plaintext, style=\"\", width=%.3f, height=%.3f, pos=\"%.1f,%.1f!\"];\n",
+			label_w / 72.0, TL_PITCH / 72.0, -TL_GAP - label_w / 2, -l * TL_PITCH);
 	}
 	for (int i = 0; i < n; i++) {
 		const struct at_trace_event *e = &tr->ev[i];
@@ -233,13 +335,40 @@ int at_trace_write_dot(const struct at_trace *tr, const char *path, const char *
 		if (w < 1.0)
 			w = 1.0; /* a slice too short to see still shows */
 		/* The row says whose slice it is; the tooltip says where it ran. */
-		fprintf(f, "  e%d [label=\"\", tooltip=\"%s: thread %d, CPU %d, %.3f ms\", fillcolor=\"%s\", width=%.3f, height=0.3, pos=\"%.1f,%.1f!\"];\n",
+		fprintf(f, "  e%d [label=\"\", tooltip=\"%s: thread %d, CPU %d, %.3f ms\", fillcolor=\"%s\", width=%.3f, height=%.3f, pos=\"%.1f,%.1f!\"];\n",
 			i, e->name, (int)e->tid, e->cpu,
 			(double)(end_of(e, t1) - e->t0_ns) / AT_NS_PER_MS,
-			lane_colors[e->lane % 8], w / 72.0, x0 + w / 2, -e->lane * row_pt);
+			lane_colors[e->lane % 8], w / 72.0, TL_BOX / 72.0, x0 + w / 2, -e->lane * TL_PITCH);
+	}
+	/* The time axis: a line from 0 to the span drawn, a tick and a label
+	 * every round number of milliseconds, the last label with its unit. */
+	axis_y = -(lanes - 1) * TL_PITCH - TL_PITCH * 0.75;
+	fprintf(f, "  ax0 [label=\"\", shape=point, width=0.01, pos=\"0,%.1f!\"];\n"
+		   "  ax1 [label=\"\", shape=point, width=0.01, pos=\"%.1f,%.1f!\"];\n"
+		   "  ax0 -- ax1;\n",
+		axis_y, TL_DATA, axis_y);
+	{
+		int ticks = (int)(span_ms / step + 0.5);
+
+		for (int k = 0; k <= ticks; k++) {
+			double x = k * step / span_ms * TL_DATA;
+			char num[32];
+
+			snprintf(num, sizeof(num), "%g%s", k * step, k == ticks ? " ms" : "");
+			fprintf(f, "  tk%d [label=\"\", shape=box, style=filled, fillcolor=\"#444444\", penwidth=0, width=0.012, height=0.07, pos=\"%.1f,%.1f!\"];\n"
+				   "  tl%d [label=\"%s\", shape=plaintext, style=\"\", width=%.3f, height=%.3f, pos=\"%.1f,%.1f!\"];\n",
+				k, x, axis_y - 2.5,
+				k, num, (text_pt(num) + 4) / 72.0, TL_FS * 1.2 / 72.0, x + (k == ticks && ticks > 0 ? text_pt(" ms") / 2 : 0),
+				axis_y - 5 - TL_FS * 0.6);
+		}
 	}
 	fprintf(f, "}\n");
 	return fclose(f) == 0 ? 0 : -1;
+}
+
+int at_trace_write_dot(const struct at_trace *tr, const char *path, const char *title)
+{
+	return at_trace_write_dot_span(tr, path, title, 0);
 }
 
 char *at_trace_ascii(const struct at_trace *tr, int width, char *buf, size_t len)

@@ -11,7 +11,7 @@
  *   - Chrome trace-event JSON, which Perfetto (ui.perfetto.dev) and
  *     chrome://tracing open: one row per OS thread, the CPU in each slice;
  *   - a Graphviz timeline (render with `dot -Tsvg`; it asks for the neato
- *     layout itself): one row per lane, boxes to scale;
+ *     layout itself): one row per lane, boxes to scale, a time axis in ms;
  *   - a few lines of text for the terminal, shown beside a failed check.
  */
 #ifndef AT_TRACE_H
@@ -59,6 +59,17 @@ void at_trace_busy(struct at_trace *tr, const char *name, int lane, int cpu_ms);
 /* Writers. Each returns 0 or -1 with errno set. */
 int at_trace_write_json(const struct at_trace *tr, const char *path);
 int at_trace_write_dot(const struct at_trace *tr, const char *path, const char *title);
+
+/*
+ * The same timeline with a time axis of span_ns (or the run's own span
+ * when that is longer): two runs drawn with one span_ns share one time
+ * scale, and their pictures have the same width, so they compare at a
+ * glance wherever they are shown at the same size.
+ */
+int at_trace_write_dot_span(const struct at_trace *tr, const char *path, const char *title, int64_t span_ns);
+
+/* The span of a run: its first start to its last end, in ns (0 when empty). */
+int64_t at_trace_span_ns(const struct at_trace *tr);
 
 /*
  * A text timeline: one row per lane, `width` columns for the whole run, a
