@@ -39,16 +39,17 @@ static void spin_us(int us)
 		;
 }
 
-/* STEPS steps of work; one trace slice per stretch on the CPU. */
+/* STEPS steps of work; one trace slice per stretch on the CPU, named after
+ * its task (a row of the picture takes its first slice's name). */
 static void worker(void *arg)
 {
 	struct worker *w = arg;
 	struct at_trace *tr = at_trace_global();
-	char name[16];
+	char name[24];
 	int slice;
 
 	for (int s = 0; s < STEPS; s++) {
-		snprintf(name, sizeof(name), "step %d", s + 1);
+		snprintf(name, sizeof(name), "task %d", w->lane);
 		slice = at_trace_begin(tr, name, w->lane);
 		spin_us(STEP_US);
 		at_trace_end(tr, slice);

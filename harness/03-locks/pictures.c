@@ -11,7 +11,7 @@
  * lock no two coloured slices ever overlap (one task computes at a time),
  * yet the grey waits overlap other tasks' computing (concurrency); without
  * it, coloured slices of different tasks sit one above the other on two
- * CPUs (parallelism).
+ * CPUs (parallelism). Both pictures share one time scale (ms).
  */
 #include "at_cpu.h"
 #include "at_time.h"
@@ -130,15 +130,14 @@ done:
 	return rc;
 }
 
-/* Run the jobs through `run` and draw the run into dir/name.dot. A run is
- * tried again (a moment later) while other work on the machine stretched
- * it far beyond what the code alone takes. */
-static int draw(const char *dir, const char *name, int (*run)(const struct task *, size_t),
-		double ideal_ms, const char *title)
+/* Run the jobs through `run` and keep the trace in *out. A run is tried
+ * again (a moment later) while other work on the machine stretched it far
+ * beyond what the code alone takes. */
+static int record(struct at_trace *out, const char *name, int (*run)(const struct task *, size_t),
+		  double ideal_ms)
 {
 	struct job job[N_TASKS];
 	struct task t[N_TASKS];
-	char path[4096];
 	double ms = 0;
 	int err = 0;
 
@@ -161,35 +160,54 @@ static int draw(const char *dir, const char *name, int (*run)(const struct task 
 		fprintf(stderr, "pictures: %s: %s\n", name, strerror(err));
 		return -1;
 	}
+	memcpy(out, at_trace_global(), sizeof(*out));
+	printf("  %-18s %d tasks, %.1f ms of wall time\n", name, N_TASKS, ms);
+	return 0;
+}
+
+/* Draw a run into dir/name.dot, its time axis spanning scale_ns. */
+static int draw(const char *dir, const char *name, const struct at_trace *tr,
+		int64_t scale_ns, const char *title)
+{
+	char path[4096];
+
 	snprintf(path, sizeof(path), "%s/%s.dot", dir, name);
-	if (at_trace_write_dot(at_trace_global(), path, title) != 0 || grey_the_waits(path) != 0) {
+	if (at_trace_write_dot_span(tr, path, title, scale_ns) != 0 || grey_the_waits(path) != 0) {
 		fprintf(stderr, "pictures: cannot write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	printf("  %-18s %d tasks, %.1f ms of wall time\n", name, N_TASKS, ms);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	static struct at_trace big_run, fine_run;
 	char big[256], fine[256];
+	int64_t scale;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
 		return 2;
 	}
 	snprintf(big, sizeof(big),
-		 "run_with_big_lock(): %d tasks, each computes %d ms, waits %d ms in blocking_io(), computes %d ms\\n"
+		 "run_with_big_lock(): %d tasks compute %d ms, wait %d ms in blocking_io(), compute %d ms\\n"
 		 "coloured: computing (holding the big lock); grey: waiting (lock released)",
 		 N_TASKS, COMPUTE_MS, IO_MS, COMPUTE_MS);
 	snprintf(fine, sizeof(fine),
-		 "run_fine_grained(): the same %d tasks, no big lock, %d CPU(s)",
+		 "run_fine_grained(): the same %d tasks, no big lock, %d CPU(s)\\n"
+		 "coloured: computing; grey: waiting",
 		 N_TASKS, at_usable_cpus(NULL, 0));
 	/* Big lock: all computing in a row, the last wait sticking out. */
-	if (draw(argv[1], "run-big-lock", run_with_big_lock,
-		 2.0 * N_TASKS * COMPUTE_MS + IO_MS / 2, big) != 0 ||
-	    draw(argv[1], "run-fine-grained", run_fine_grained,
-		 2.0 * COMPUTE_MS * ((N_TASKS + 1) / 2) + IO_MS, fine) != 0)
+	if (record(&big_run, "run-big-lock", run_with_big_lock,
+		   2.0 * N_TASKS * COMPUTE_MS + IO_MS / 2) != 0 ||
+	    record(&fine_run, "run-fine-grained", run_fine_grained,
+		   2.0 * COMPUTE_MS * ((N_TASKS + 1) / 2) + IO_MS) != 0)
+		return 1;
+	/* One time scale for both pictures: the big lock's run is the longer. */
+	scale = at_trace_span_ns(&big_run) > at_trace_span_ns(&fine_run) ?
+		at_trace_span_ns(&big_run) : at_trace_span_ns(&fine_run);
+	if (draw(argv[1], "run-big-lock", &big_run, scale, big) != 0 ||
+	    draw(argv[1], "run-fine-grained", &fine_run, scale, fine) != 0)
 		return 1;
 	return 0;
 }

@@ -228,16 +228,33 @@ static void box(FILE *f, int id, double x0, double x1, int lane, const char *col
 		id, color, w / 72.0, height / 72.0, x0 + w / 2, -lane * PITCH, tip);
 }
 
-/* A round step for about `ticks` ticks over `ms`: 1, 2 or 5 x 10^k. */
-static double tick_step(double ms, int ticks)
+/*
+ * The time axis for a span of `ms`: a round step (1, 2 or 5 x 10^k ms) and
+ * how many of them make the axis, the first multiple at or after the span
+ * (a span over it by less than 1% still ends there), 3 to 10 ticks; of
+ * those, the shortest axis (as at_trace_write_dot() draws it).
+ */
+static double axis_for(double ms, int *ticks)
 {
-	double raw = ms / ticks, p = 1;
+	double best_step = 1, best_end = 0;
 
-	while (p * 10 <= raw)
-		p *= 10;
-	while (p > raw)
-		p /= 10;
-	return raw <= p ? p : raw <= 2 * p ? 2 * p : raw <= 5 * p ? 5 * p : 10 * p;
+	*ticks = 1;
+	for (double p = 1e-3; p <= 1e7; p *= 10)
+		for (int m = 0; m < 3; m++) {
+			double step = p * (m == 0 ? 1 : m == 1 ? 2 : 5);
+			int k = (int)(ms * 0.99 / step);
+
+			if (ms * 0.99 / step - k > 1e-9)
+				k++;
+			if (k < 3 || k > 10)
+				continue;
+			if (best_end == 0 || k * step < best_end - 1e-9) {
+				best_end = k * step;
+				best_step = step;
+				*ticks = k;
+			}
+		}
+	return best_step;
 }
 
 /*
@@ -248,23 +265,20 @@ static int draw(const char *path, const char *title, const struct run *r, double
 {
 	FILE *f = fopen(path, "w");
 	int n = atomic_load(&r->tr->n), ticks;
-	double ms = (double)(r->t1 - r->t0) / AT_NS_PER_MS, step, ns_per_pt, axis_y;
+	double step, ns_per_pt, axis_y;
 
 	if (!f)
 		return -1;
-	step = tick_step(axis_ms, 6);
-	ticks = (int)(axis_ms / step);
-	if (axis_ms / step - ticks > 1e-6)
-		ticks++;
+	step = axis_for(axis_ms, &ticks);
 	ns_per_pt = ticks * step * AT_NS_PER_MS / WIDTH_PT;
 	fprintf(f, "// A timeline of one real run, written by harness/05-event-loop/pictures.c.\n"
 		   "graph timeline {\n"
 		   "  layout=neato; inputscale=72; splines=false; outputorder=nodesfirst; pad=0.1;\n"
-		   "  label=\"%s\\ngrey: connected; coloured: waiting for an answer; %.1f ms in all\"; labelloc=t;\n"
+		   "  label=\"%s; grey: connected, coloured: waiting\"; labelloc=t;\n"
 		   "  fontname=\"%s\"; fontsize=%g;\n"
 		   "  node [shape=box, style=filled, fixedsize=true, label=\"\", penwidth=0.4, pin=true, fontname=\"%s\", fontsize=%g];\n"
 		   "  edge [penwidth=0.8, color=\"#444444\"];\n",
-		title, ms, FONT, FS, FONT, FS);
+		title, FONT, FS, FONT, FS);
 	for (int l = 0; l < r->lanes; l++)
 		fprintf(f, "  lane%d [label=\"client %d\\r\", shape=plaintext, style=\"\", width=%.3f, height=%.3f, pos=\"%.1f,%.1f!\"];\n",
 			l, l, LABEL / 72.0, PITCH / 72.0, -8 - LABEL / 2, -l * PITCH);
@@ -412,7 +426,7 @@ int main(int argc, char **argv)
 	if (draw(path, "the same 6 clients, served one at a time", &seq, axis_ms) != 0)
 		return 1;
 	snprintf(path, sizeof(path), "%s/run-gated.dot", argv[1]);
-	if (draw(path, "the gated test: 8 clients, requests released one at a time", &gate,
+	if (draw(path, "the gated test: 8 clients, released one at a time", &gate,
 		 (double)(gate.t1 - gate.t0) / AT_NS_PER_MS) != 0)
 		return 1;
 	printf("  run-loop          %.1f ms for 6 clients x 3 lines\n", (double)(loop.t1 - loop.t0) / AT_NS_PER_MS);

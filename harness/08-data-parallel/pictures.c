@@ -9,7 +9,8 @@
  * thread per usable CPU (2 to 4) maps 240 elements whose first quarter costs 20 times more; each
  * box is a run of consecutive elements one thread mapped (a static chunk,
  * or dynamic chunks it claimed one after another), each row is a thread,
- * labelled with its share of the work. The chart: dp_static on uniform
+ * labelled with its share of the work; both timelines share one time scale
+ * (ms). The chart: dp_static on uniform
  * work with 1 to 4 threads, with no serial part and with a serial part of
  * a quarter, best of 7 runs each, beside Amdahl's predictions. The date and
  * the machine's CPU count are written into the chart.
@@ -116,12 +117,12 @@ static double span_ms(const struct at_trace *tr)
 	return n > 0 && t1 > t0 ? (double)(t1 - t0) / 1e6 : 0;
 }
 
-/* One traced run through dp_static (chunk 0) or dp_dynamic(chunk). */
-static int timeline(const char *dir, const char *name, size_t chunk)
+/* The quietest of a few traced runs through dp_static (chunk 0) or
+ * dp_dynamic(chunk), kept in *out with its title. */
+static int timeline(struct at_trace *out, char *title, size_t title_len, const char *name, size_t chunk)
 {
 	static long in[TL_N];
 	struct job job = { in, TL_N, tl_map, tl_fold, 0, NULL };
-	char path[4096], title[256];
 	double best = 1e18;
 	long r;
 	int err = 0;
@@ -143,22 +144,34 @@ static int timeline(const char *dir, const char *name, size_t chunk)
 		if (span_ms(at_trace_global()) < best) {
 			best = span_ms(at_trace_global());
 			label_lanes(at_trace_global());
-			if (chunk)
-				snprintf(title, sizeof(title), "dp_dynamic(): %d threads claim chunks of %zu of %d elements; the first quarter costs 20x more", tl_threads, chunk, TL_N);
-			else
-				snprintf(title, sizeof(title), "dp_static(): %d threads, one chunk of %d elements each; the first quarter costs 20x more", tl_threads, TL_N / tl_threads);
-			snprintf(path, sizeof(path), "%s/%s.dot", dir, name);
-			if (at_trace_write_dot(at_trace_global(), path, title) != 0) {
-				fprintf(stderr, "pictures: cannot write %s: %s\n", path, strerror(errno));
-				return -1;
-			}
+			memcpy(out, at_trace_global(), sizeof(*out));
 		}
 	}
 	if (err != 0) {
 		fprintf(stderr, "pictures: %s: %s\n", name, strerror(err));
 		return -1;
 	}
+	if (chunk)
+		snprintf(title, title_len, "dp_dynamic(): %d threads claim chunks of %zu of %d elements; the first quarter costs 20x more",
+			 tl_threads, chunk, TL_N);
+	else
+		snprintf(title, title_len, "dp_static(): %d threads, one chunk of %d elements each; the first quarter costs 20x more",
+			 tl_threads, TL_N / tl_threads);
 	printf("  %-14s %.1f ms of wall time (quietest of 12 runs)\n", name, best);
+	return 0;
+}
+
+/* Draw a run into dir/name.dot, its time axis spanning scale_ns. */
+static int draw(const char *dir, const char *name, const char *title,
+		const struct at_trace *tr, int64_t scale_ns)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.dot", dir, name);
+	if (at_trace_write_dot_span(tr, path, title, scale_ns) != 0) {
+		fprintf(stderr, "pictures: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -255,10 +268,10 @@ static int speedup_chart(const char *dir)
 		fprintf(stderr, "pictures: cannot write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"370\" viewBox=\"0 0 720 370\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"370\" viewBox=\"0 0 720 370\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n"
 		   "  <!-- Written by harness/08-data-parallel/pictures.c (make diagrams): measured, not drawn by hand. -->\n"
 		   "  <rect width=\"720\" height=\"370\" fill=\"white\"/>\n"
-		   "  <text x=\"360\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">Speedup of dp_static() over 1 thread, uniform work, best of 7 runs</text>\n"
+		   "  <text x=\"360\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">Speedup of dp_static() over 1 thread, uniform work, best of 7</text>\n"
 		   "  <text x=\"360\" y=\"38\" text-anchor=\"middle\" fill=\"#555\">measured %s on %d usable CPUs, load average %.1f when it started</text>\n",
 		date, cpus, load);
 	for (int s = 0; s <= 4; s++)
@@ -276,13 +289,14 @@ static int speedup_chart(const char *dir)
 			fprintf(f, "  <circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%.2f</text>\n",
 				x_of(t), y_of(best[c][t]), color[c], x_of(t), y_of(best[c][t]) + (c ? 18 : -9), color[c], best[c][t]);
 	}
-	fprintf(f, "  <g font-size=\"12\">\n"
+	fprintf(f, "  <g font-size=\"13\">\n"
 		   "    <line x1=\"495\" x2=\"525\" y1=\"60\" y2=\"60\" stroke=\"%s\" stroke-width=\"2\"/><text x=\"530\" y=\"64\">measured, all parallel</text>\n"
 		   "    <line x1=\"495\" x2=\"525\" y1=\"82\" y2=\"82\" stroke=\"%s\" stroke-width=\"2\"/><text x=\"530\" y=\"86\">measured, 1/4 serial</text>\n"
 		   "    <line x1=\"495\" x2=\"525\" y1=\"104\" y2=\"104\" stroke=\"#555\" stroke-width=\"2\" stroke-dasharray=\"6,4\"/><text x=\"530\" y=\"108\">Amdahl, %d CPUs</text>\n"
 		   "    <line x1=\"495\" x2=\"525\" y1=\"126\" y2=\"126\" stroke=\"#999\" stroke-width=\"2\" stroke-dasharray=\"2,4\"/><text x=\"530\" y=\"130\">ideal: n threads, nx</text>\n"
-		   "    <text x=\"495\" y=\"160\">1 thread: %.0f ms (all parallel),</text>\n"
-		   "    <text x=\"495\" y=\"176\">%.0f ms (1/4 serial)</text>\n"
+		   "    <text x=\"495\" y=\"160\">1 thread alone:</text>\n"
+		   "    <text x=\"495\" y=\"178\">%.0f ms, all parallel</text>\n"
+		   "    <text x=\"495\" y=\"196\">%.0f ms, 1/4 serial</text>\n"
 		   "  </g>\n</svg>\n",
 		color[0], color[1], cpus, base_ms[0], base_ms[1]);
 	fclose(f);
@@ -293,6 +307,10 @@ static int speedup_chart(const char *dir)
 
 int main(int argc, char **argv)
 {
+	static struct at_trace st, dy;
+	char st_title[256], dy_title[256];
+	int64_t scale;
+
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
 		return 2;
@@ -300,8 +318,13 @@ int main(int argc, char **argv)
 	/* One thread per CPU: then every box is a thread really computing. */
 	tl_threads = at_usable_cpus(NULL, 0);
 	tl_threads = tl_threads < 2 ? 2 : tl_threads > 4 ? 4 : tl_threads;
-	if (timeline(argv[1], "run-static", 0) != 0 ||
-	    timeline(argv[1], "run-dynamic", 4) != 0 ||
+	if (timeline(&st, st_title, sizeof(st_title), "run-static", 0) != 0 ||
+	    timeline(&dy, dy_title, sizeof(dy_title), "run-dynamic", 4) != 0)
+		return 1;
+	/* One time scale for both timelines: static chunks take the longer. */
+	scale = at_trace_span_ns(&st) > at_trace_span_ns(&dy) ? at_trace_span_ns(&st) : at_trace_span_ns(&dy);
+	if (draw(argv[1], "run-static", st_title, &st, scale) != 0 ||
+	    draw(argv[1], "run-dynamic", dy_title, &dy, scale) != 0 ||
 	    speedup_chart(argv[1]) != 0)
 		return 1;
 	return 0;

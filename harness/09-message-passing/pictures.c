@@ -68,7 +68,9 @@ static void box(FILE *f, double x0, double x1, double y, double h, const char *f
 
 static int draw(const char *path)
 {
-	const double W = 900, L = 70, R = 20, T = 50, ROW = 46, H = T + RANKS * ROW + 70;
+	/* Sized in px for an 880 px column; 15 px text stays above 18 px
+	 * when a slide stretches the picture to its width. */
+	const double W = 900, L = 80, R = 20, T = 50, ROW = 46, H = T + RANKS * ROW + 80;
 	long long t0 = -1, t1 = 0;
 	FILE *f = fopen(path, "w");
 
@@ -87,10 +89,10 @@ static int draw(const char *path)
 		return -1;
 	}
 #define X(t) (L + (W - L - R) * (double)((t) - t0) / (double)(t1 - t0))
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" font-family=\"Helvetica\" font-size=\"12\">\n", W, H);
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" font-family=\"DejaVu Sans, Helvetica, sans-serif\" font-size=\"15\">\n", W, H);
 	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-	fprintf(f, "<text x=\"%g\" y=\"22\" font-size=\"14\">a real run: %d ranks of MPI, %d cells, %d steps, every send synchronous (%.2f ms, time flowing right)</text>\n",
-		L, RANKS, N, STEPS, (double)(t1 - t0) / 1e6);
+	fprintf(f, "<text x=\"8\" y=\"24\" font-size=\"16\">%d ranks of MPI, %d cells, %d steps, every send synchronous: %.2f ms</text>\n",
+		RANKS, N, STEPS, (double)(t1 - t0) / 1e6);
 	for (int r = 0; r < RANKS; r++) {
 		double y = T + r * ROW;
 		long long open_kernel = -1, open_wait = -1, open_coll = -1;
@@ -154,10 +156,10 @@ static int draw(const char *path)
 		};
 
 		for (int k = 0; k < 6; k++) {
-			double x = L + (k % 3) * 260, yy = y + (k / 3) * 20;
+			double x = 8 + (k % 2) * 440, yy = y + (k / 2) * 22;
 
-			fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"14\" height=\"12\" fill=\"%s\"/><text x=\"%g\" y=\"%g\">%s</text>\n",
-				x, yy, key[k].fill, x + 20, yy + 11, key[k].what);
+			fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"16\" height=\"14\" fill=\"%s\"/><text x=\"%g\" y=\"%g\">%s</text>\n",
+				x, yy, key[k].fill, x + 22, yy + 13, key[k].what);
 		}
 	}
 	fprintf(f, "</svg>\n");

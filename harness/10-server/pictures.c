@@ -136,7 +136,8 @@ int main(int argc, char **argv)
 	rmdir(root);
 	snprintf(path, sizeof(path), "%s/run-handoff.dot", argv[1]);
 	if (at_trace_write_dot(tr, path,
-			       "serve() with a pool of 2: two heavy requests (200 ms of CPU each) on the workers; a cheap GET every 25 ms, each answered at once") != 0)
+			       "serve() with a pool of 2: two heavy requests (200 ms of CPU each) on the workers\\n"
+			       "and a cheap GET every 25 ms, each answered at once") != 0)
 		return 1;
 	printf("  run-handoff       %d cheap requests answered while 2 heavy ones ran\n", answered);
 	return 0;
