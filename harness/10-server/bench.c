@@ -515,13 +515,29 @@ static const char *load_average(void)
 
 /* ---- the picture ---------------------------------------------------------------------- */
 
+/* The chart's text is 16 px (labels) and 14 px (the footnote) on 760 x 400:
+ * 18 px or more where a slide shows it 520 px high, 14 px in a chapter. */
+enum { LABEL_PX = 16, ROW = 27, BAR_X = 215, BAR_W = 400 };
+
 static void bar(FILE *f, double y, const char *label, double v, double max, const char *text, const char *color)
 {
-	double wpx = max > 0 ? 420 * v / max : 0;
+	double wpx = max > 0 ? BAR_W * v / max : 0;
 
-	fprintf(f, "<text x=\"10\" y=\"%.0f\" font-size=\"12\">%s</text>\n", y + 13, label);
-	fprintf(f, "<rect x=\"200\" y=\"%.0f\" width=\"%.1f\" height=\"18\" fill=\"%s\"/>\n", y, wpx < 1 ? 1 : wpx, color);
-	fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"12\">%s</text>\n", 206 + wpx, y + 13, text);
+	fprintf(f, "<text x=\"10\" y=\"%.0f\" font-size=\"%d\">%s</text>\n", y + 16, LABEL_PX, label);
+	fprintf(f, "<rect x=\"%d\" y=\"%.0f\" width=\"%.1f\" height=\"21\" fill=\"%s\"/>\n", BAR_X, y, wpx < 1 ? 1 : wpx, color);
+	fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"%d\">%s</text>\n", BAR_X + 6 + wpx, y + 16, LABEL_PX, text);
+}
+
+static void heading(FILE *f, double y, const char *text)
+{
+	fprintf(f, "<text x=\"10\" y=\"%.0f\" font-size=\"17\" font-weight=\"bold\">%s</text>\n", y, text);
+}
+
+static double max3(double a, double b, double c)
+{
+	double m = a > b ? a : b;
+
+	return c > m ? c : m;
 }
 
 static void chart(const struct figures fig[3], const struct wrk *ours, const struct wrk *mutant,
@@ -529,7 +545,7 @@ static void chart(const struct figures fig[3], const struct wrk *ours, const str
 {
 	const char *d = getenv("ATONCE_BENCH_DIR");
 	char path[700], txt[64];
-	double max;
+	double max, y;
 	FILE *f;
 
 	if (!d || !*d)
@@ -537,35 +553,37 @@ static void chart(const struct figures fig[3], const struct wrk *ours, const str
 	snprintf(path, sizeof(path), "%s/server.svg", d);
 	if (!(f = fopen(path, "w")))
 		return;
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"385\" font-family=\"Helvetica,sans-serif\">\n"
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"400\" font-family=\"Helvetica,sans-serif\">\n"
 		   "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-	fprintf(f, "<text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">lesson 10: a 13-byte file, requests/s (wrk -c64)</text>\n");
-	max = fig[0].rps > fig[1].rps ? fig[0].rps : fig[1].rps;
-	max = fig[2].rps > max ? fig[2].rps : max;
+	heading(f, 22, "a 13-byte file: requests/s (wrk -c64)");
+	max = max3(fig[0].rps, fig[1].rps, fig[2].rps);
+	y = 32;
 	snprintf(txt, sizeof(txt), "%.0f", fig[0].rps);
-	bar(f, 35, "ours (1 loop)", fig[0].rps, max, txt, "#1f5fa8");
+	bar(f, y, "ours (1 loop)", fig[0].rps, max, txt, "#1f5fa8");
 	snprintf(txt, sizeof(txt), "%.0f", fig[1].rps);
-	bar(f, 60, "nginx, 1 worker", fig[1].rps, max, txt, "#999999");
+	bar(f, y += ROW, "nginx, 1 worker", fig[1].rps, max, txt, "#999999");
 	snprintf(txt, sizeof(txt), "%.0f", fig[2].rps);
-	bar(f, 85, "nginx, auto", fig[2].rps, max, txt, "#bbbbbb");
-	fprintf(f, "<text x=\"10\" y=\"140\" font-size=\"15\" font-weight=\"bold\">cheap requests while 4 clients keep the pool busy: latency, ms (lower is better)</text>\n");
+	bar(f, y += ROW, "nginx, auto", fig[2].rps, max, txt, "#bbbbbb");
+	heading(f, y += ROW + 30, "cheap requests beside 4 heavy clients: ms (lower is better)");
 	max = ours->p99_ms > mutant->p99_ms ? ours->p99_ms : mutant->p99_ms;
+	y += 10;
 	snprintf(txt, sizeof(txt), "%.2f ms", ours->p50_ms);
-	bar(f, 155, "p50, heavy on the pool", ours->p50_ms, max, txt, "#2a8a2a");
+	bar(f, y, "p50, heavy on the pool", ours->p50_ms, max, txt, "#2a8a2a");
 	snprintf(txt, sizeof(txt), "%.2f ms", mutant->p50_ms);
-	bar(f, 180, "p50, heavy on the loop", mutant->p50_ms, max, mutant->ok ? txt : "(not run)", "#a81f1f");
+	bar(f, y += ROW, "p50, heavy on the loop", mutant->p50_ms, max, mutant->ok ? txt : "(not run)", "#a81f1f");
 	snprintf(txt, sizeof(txt), "%.2f ms", ours->p99_ms);
-	bar(f, 205, "p99, heavy on the pool", ours->p99_ms, max, txt, "#2a8a2a");
+	bar(f, y += ROW, "p99, heavy on the pool", ours->p99_ms, max, txt, "#2a8a2a");
 	snprintf(txt, sizeof(txt), "%.2f ms", mutant->p99_ms);
-	bar(f, 230, "p99, heavy on the loop", mutant->p99_ms, max, mutant->ok ? txt : "(not run)", "#a81f1f");
-	fprintf(f, "<text x=\"10\" y=\"290\" font-size=\"15\" font-weight=\"bold\">Mandelbrot tiles per second, 4 clients</text>\n");
+	bar(f, y += ROW, "p99, heavy on the loop", mutant->p99_ms, max, mutant->ok ? txt : "(not run)", "#a81f1f");
+	heading(f, y += ROW + 30, "Mandelbrot tiles per second, 4 clients");
 	max = t1 > t2 ? t1 : t2;
+	y += 10;
 	snprintf(txt, sizeof(txt), "%.1f", t1);
-	bar(f, 305, "pool of 1", t1, max, txt, "#a85c1f");
+	bar(f, y, "pool of 1", t1, max, txt, "#a85c1f");
 	snprintf(txt, sizeof(txt), "%.1f", t2);
-	bar(f, 330, "pool of 2", t2, max, txt, "#a85c1f");
-	fprintf(f, "<text x=\"10\" y=\"375\" font-size=\"11\" fill=\"#555555\">make bench LESSON=10: wrk and nginx on loopback, %ld CPUs, load average %s</text>\n",
-		sysconf(_SC_NPROCESSORS_ONLN), load_average());
+	bar(f, y += ROW, "pool of 2", t2, max, txt, "#a85c1f");
+	fprintf(f, "<text x=\"10\" y=\"%.0f\" font-size=\"14\" fill=\"#555555\">make bench LESSON=10: wrk and nginx on loopback, %ld CPUs, load average %s</text>\n",
+		y + ROW + 28, sysconf(_SC_NPROCESSORS_ONLN), load_average());
 	fprintf(f, "</svg>\n");
 	fclose(f);
 	printf("\nchart: %s\n", path);
