@@ -40,7 +40,7 @@ M_PROGS := $(if $(shell command -v mpicc.mpich),$(M_OUT)/heat-mpich) \
 # The benchmark times the MPI library alone: a build without pmpi_wrap.c.
 M_PLAIN := $(if $(shell command -v mpicc.mpich),$(M_OUT)/plain-mpich,$(if $(shell command -v mpicc.openmpi),$(M_OUT)/plain-openmpi))
 
-all: $(M_PROGS)
+tests: $(M_PROGS)
 $(BUILD)/$(LESSON_NAME)/$(M_TAG)/bench: $(M_PROGS) $(M_PLAIN)
 $(BUILD)/$(LESSON_NAME)/$(M_TAG)/pictures: $(M_PROGS)
 

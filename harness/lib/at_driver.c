@@ -38,6 +38,27 @@ bool at_join_within(pthread_t t, int ms)
 
 
 /*
+ * make test builds a mutant's sanitizer drivers only when one of the tests
+ * it runs needs them (ATONCE_DRIVERS_ON_DEMAND set): a missing driver is
+ * then written down in $ATONCE_OUT/.drivers-wanted, and make test builds
+ * them all and runs the tests again. Nothing else sets that variable.
+ */
+static void note_driver_wanted(const char *dir, const char *name)
+{
+	char path[4096];
+	FILE *f;
+
+	if (!getenv("ATONCE_DRIVERS_ON_DEMAND"))
+		return;
+	snprintf(path, sizeof(path), "%s/.drivers-wanted", dir);
+	f = fopen(path, "a");
+	if (f) {
+		fprintf(f, "%s\n", name);
+		fclose(f);
+	}
+}
+
+/*
  * Run $ATONCE_OUT/<name> <arg> with TSAN_OPTIONS set, for at most
  * timeout_ms. Returns NULL when it ran (see r), else why it could not
  * (a sentence for a skip).
@@ -62,6 +83,7 @@ const char *at_run_driver(const char *name, const char *arg,
 	if (access(path, X_OK) != 0) {
 		snprintf(why, sizeof(why), "%s was not built (%s): run the tests through `make check`",
 			 path, strerror(errno));
+		note_driver_wanted(dir, name);
 		return why;
 	}
 	/* exitcode: a report makes the driver exit 66, whatever its own code

@@ -67,7 +67,12 @@ ASAN_SRC := $(wildcard $(HDIR)/asan_*.c)
 DRIVER_EXIT := harness/lib/at_driver_exit.c -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit
 ASAN_BIN := $(ASAN_SRC:$(HDIR)/%.c=$(OUT)/%)
 
-all: $(OUT)/run $(TSAN_BIN) $(ASAN_BIN)
+# `all` = `tests` (the Criterion binary and whatever else its tests run, a
+# lesson's lesson.mk may add to it) + the sanitizer drivers, slow to build,
+# which make test builds for a mutant only when a test asks for one.
+all: tests $(TSAN_BIN) $(ASAN_BIN)
+tests: $(OUT)/run
+.PHONY: all tests
 
 $(OUT)/asan_%: $(HDIR)/asan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(LESSON_OK)
 	$(call say,ASAN,$@)

@@ -48,17 +48,38 @@ results_status() { awk -F'\t' -v t="$2" '$1 == t { print $2 }' "$1"; }
 
 # run_impl LESSON IMPL [criterion args...]: build and run; the binary's exit
 # status, or 200 when the build failed. Output in $log/LESSON.TAG.out.
+# With ON_DEMAND=1 only the test binary is built at first; the sanitizer
+# drivers (slow to build) only when a test that ran asked for one.
 run_impl() {
-	local l=$1 impl=$2 tag out limit
+	local l=$1 impl=$2 tag out rc
 	shift 2
 	case "$impl" in mutant:*) tag="mutant-${impl#mutant:}" ;; *) tag=$impl ;; esac
 	out=$build/$l/$tag
 	mkdir -p "$out"
-	rm -f "$out/results.tsv"
-	if ! make --no-print-directory -s -j"$(nproc)" -f harness/mk/lesson.mk LESSON_NAME="$l" \
-		IMPL="$impl" BUILD="$build" WERROR=1 >"$log/$l.$tag.out" 2>&1; then
-		return 200
+	rm -f "$out/.drivers-wanted"
+	# (Drivers built before are kept up to date by make: no short cut then.)
+	if [ "${ON_DEMAND:-0}" = 1 ] && ! compgen -G "$out/[at]san_*" >/dev/null; then
+		build_impl "$l" "$impl" "$tag" tests || return 200
+		ATONCE_DRIVERS_ON_DEMAND=1 run_built "$l" "$tag" "$@"; rc=$?
+		[ -e "$out/.drivers-wanted" ] || return "$rc"
+		rm -f "$out/.drivers-wanted"
 	fi
+	build_impl "$l" "$impl" "$tag" || return 200
+	run_built "$l" "$tag" "$@"
+}
+
+# build_impl LESSON IMPL TAG [TARGET]: make, quietly, -Werror
+build_impl() {
+	make --no-print-directory -s -j"$(nproc)" -f harness/mk/lesson.mk LESSON_NAME="$1" \
+		IMPL="$2" BUILD="$build" WERROR=1 ${4:+"$4"} >"$log/$1.$3.out" 2>&1
+}
+
+# run_built LESSON TAG [criterion args...]: run the built suite under its timeout
+run_built() {
+	local l=$1 tag=$2 out limit
+	shift 2
+	out=$build/$l/$tag
+	rm -f "$out/results.tsv"
 	limit=$(manifest "$l" RUN_TIMEOUT)
 	NO_COLOR=1 ATONCE_RESULTS="$out/results.tsv" ATONCE_OUT="$out" \
 		ATONCE_TRACE_DIR="$build/traces" \
@@ -158,7 +179,7 @@ lesson_tests() {
 		# A verdict of SKIP means the machine could not judge just now
 		# (overloaded): ask again, twice at most.
 		for attempt in 1 2 3; do
-			run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"; rc=$?
+			ON_DEMAND=1 run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"; rc=$?
 			res=$build/$l/mutant-$name/results.tsv
 			grep -q $'\tSKIP\t' "$res" 2>/dev/null || break
 		done
