@@ -33,6 +33,7 @@ help:
 	@echo '  make slides-pdf            print each deck to $(BUILD)/slides-pdf/NN-name.pdf, a page a slide (headless Chromium)'
 	@echo '  make bench LESSON=n        benchmarks beside real peers (lessons that have them)'
 	@echo '  make grade SUBMISSIONS=dir [LESSON=n]   the instructor'\''s sandboxed autograder (grading/README.md)'
+	@echo '  make student-repo DEST=dir [FROM=commit]   the course for students: no solutions, mutants nor grader (a git repo)'
 	@echo '  make audit [LESSON=n] [ROUNDS=3]        run reference and mutants ROUNDS times: are the verdicts deterministic?'
 	@echo '  make clean                 remove $(BUILD)/'
 	@echo
@@ -78,7 +79,14 @@ grade:
 	@harness/tools/deps.sh build grade
 	@grading/grade '$(SUBMISSIONS)' $(if $(LESSON),--lesson '$(LESSON)') --out '$(BUILD)/grade' $(GRADE_ARGS)
 
+# The students' repository (a GitHub Classroom template): the course less
+# what reveals a reference; harness/tools/student-repo.sh says what and why.
+student-repo:
+	@if [ -z '$(DEST)' ]; then \
+		echo 'usage: make student-repo DEST=dir [FROM=commit]   (harness/tools/student-repo.sh --help)' >&2; exit 2; fi
+	@harness/tools/student-repo.sh '$(DEST)' $(if $(FROM),--from '$(FROM)')
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: help check test diagrams slides slides-pdf watch reset doctor bench audit grade clean
+.PHONY: help check test diagrams slides slides-pdf watch reset doctor bench audit grade student-repo clean

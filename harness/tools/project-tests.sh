@@ -10,6 +10,8 @@
 #   - every chapter excerpt matches the code it names, every picture a
 #     chapter shows exists, every demo program compiles and runs, every
 #     .dot renders to its committed SVG, every slide deck builds;
+#   - the students' repository (make student-repo) holds nothing of the
+#     references, and its make check runs (student-repo-test.sh);
 #   - the autograder grades references, skeletons, mutants and a corpus of
 #     hostile submissions right, in its sandbox (grading/tests/run.sh).
 # Ends with the line "N passed, N failed". Exit 0 only when nothing failed.
@@ -313,11 +315,12 @@ course_tests() {
 	else fail "lessons without a slide deck (slides/NN-name.md):$missing"; fi
 }
 
-grading_tests() {
-	section "the autograder (grading/tests/run.sh)"
-	harness/tools/deps.sh grade || { fail "the grader's tools (bubblewrap, unzip) install"; return; }
-	# Its own ok/FAILED lines, counted here.
-	local line code=0 failed_before=$failed
+# suite SECONDS SCRIPT...: a test script that prints ok/FAILED lines of its
+# own, under a time limit; its lines are counted here, and a non-zero exit
+# with no FAILED line is a failure too.
+suite() {
+	local limit=$1 line code=0 failed_before=$failed
+	shift
 	while IFS= read -r line; do
 		case "$line" in
 		"  ok      "*) passed=$((passed + 1)); printf '%s\n' "$line" ;;
@@ -325,10 +328,21 @@ grading_tests() {
 		"atonce-exit "*) code=${line#atonce-exit } ;;
 		*) printf '%s\n' "$line" ;;
 		esac
-	done < <(timeout -k 10 600 grading/tests/run.sh 2>&1; echo "atonce-exit $?")
+	done < <(timeout -k 10 "$limit" "$@" 2>&1; echo "atonce-exit $?")
 	if [ "$code" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; then
-		fail "grading/tests/run.sh exited with status $code"
+		fail "$* exited with status $code"
 	fi
+}
+
+grading_tests() {
+	section "the autograder (grading/tests/run.sh)"
+	harness/tools/deps.sh grade || { fail "the grader's tools (bubblewrap, unzip) install"; return; }
+	suite 600 grading/tests/run.sh
+}
+
+student_repo_tests() {
+	section "the students' repository (make student-repo)"
+	suite 300 harness/tools/student-repo-test.sh
 }
 
 selftests
@@ -337,6 +351,7 @@ for l in ${ONLY:-$(all_lessons)}; do
 done
 if [ -z "${ONLY:-}" ]; then
 	course_tests
+	student_repo_tests
 	grading_tests
 fi
 

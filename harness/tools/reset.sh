@@ -4,9 +4,12 @@
 # lessons/NN-name/saved/<date-time>/ (nothing is ever deleted).
 #
 # The skeleton comes from git: the version of each file in the course's
-# commit your work started from (the merge-base with origin, when this
-# checkout has one; else the last commit). A file that is not in git (a
-# downloaded zip) cannot be reset this way: download it again.
+# commit your work started from. In the course's own repository, the
+# merge-base with origin, when this checkout has one, else the last commit;
+# in a students' repository (`make student-repo`, no solutions/ in it), its
+# first commit: the template as GitHub Classroom copied it, whatever you
+# pushed since. A file that is not in git (a downloaded zip) cannot be reset
+# this way: download it again.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . harness/tools/lessons.sh
@@ -17,8 +20,11 @@ git rev-parse --git-dir >/dev/null 2>&1 || {
 	exit 1
 }
 base=HEAD
-up=$(git rev-parse --abbrev-ref --symbolic-full-name '@{upstream}' 2>/dev/null) &&
+if [ ! -d solutions ]; then
+	base=$(git rev-list --max-parents=0 HEAD | tail -n 1)
+elif up=$(git rev-parse --abbrev-ref --symbolic-full-name '@{upstream}' 2>/dev/null); then
 	base=$(git merge-base HEAD "$up" 2>/dev/null || echo HEAD)
+fi
 
 saved=lessons/$lesson/saved/$(date '+%Y-%m-%d-%H%M%S')
 n=0
