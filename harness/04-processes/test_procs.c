@@ -855,7 +855,7 @@ Test(procs, crash_reported, .description = "a child killed by a signal is report
 		    SENDER_CRASHER, 100 + SENDER_CRASHER, status_name(out[SENDER_CRASHER].status), out[SENDER_CRASHER].signal,
 		    kept, N_MIXED - 2);
 	AT_HINT("what became of a child is its wait status, not whether its result arrived: WIFSIGNALED(status) and WTERMSIG(status) say which signal killed it, even after it sent a whole result; a crash is a result: carry on collecting the others, and return 0");
-	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "reading the crashed child's pipe never reached end-of-file? every write end must be closed in the parent (and not inherited by the other children) for a dead child's pipe to end");
+	AT_CHECK_RETURNED(done, rc, CALL_TIMEOUT_MS, "it is stuck, most likely in read() waiting for the crashed child's result, which will never come: read() sees end-of-file only once no process holds a write end of the pipe that child was to send on, so a write end is still open somewhere, most likely in the parent (it closes its own copy of every write end once the children that write on it are forked, whether each child has a pipe of its own or they share one)");
 	AT_CHECK(sh->pid[CRASHER] != test_pid, "the crashing task ran in the caller's own process, where its crash would have killed the caller: it must run in a child");
 	AT_CHECK(out[CRASHER].status == PROC_CRASHED && out[CRASHER].signal == SIGSEGV,
 		 "the crashed task was reported as %s with signal %d, not PROC_CRASHED with signal %d (SIGSEGV)",

@@ -24,7 +24,9 @@ int dp_static(const struct job *job, int threads, long *result)
 {
 	/*
 	 * TODO 2: start `threads` threads; thread t of T folds ONE contiguous
-	 *         chunk: n/T elements, plus one for the first n%T threads
+	 *         chunk of n/T or n/T + 1 elements, n%T chunks of the longer
+	 *         kind (the whole contract is in chunks.h). The usual choice:
+	 *         n/T elements, plus one for the first n%T threads
 	 *         (n = 10, T = 3: [0,4) [4,7) [7,10)). Each calls
 	 *         job->fold(&its_total, job->map(job->in[i], job->arg), job->arg)
 	 *         for its elements, its total starting at job->identity.

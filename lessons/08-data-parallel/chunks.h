@@ -45,10 +45,13 @@ struct job {
  * cache line), the partial results folded together at the end.
  * map() is called exactly once per element.
  *
- * dp_static: thread t of T takes ONE contiguous chunk, chunk sizes differ
- * by at most one element (n = 10, T = 3: 4, 3, 3, or 3, 3, 4: which ones
- * are longer is yours to choose). Any T >= 1, also more threads than
- * elements (then some get none).
+ * dp_static: thread t of T takes ONE contiguous chunk, and the chunk
+ * sizes differ by at most one element: every thread that gets elements
+ * gets n/T or n/T + 1 of them, exactly n%T threads the longer kind, so
+ * min(n, T) threads work. Which threads get the longer chunks, and in
+ * which order the chunks lie, is yours to choose (n = 10, T = 3: 4, 3, 3
+ * or 3, 3, 4 or 3, 4, 3). Any T >= 1, also more threads than elements
+ * (n = 3, T = 5: three chunks of 1, two threads with none).
  *
  * dp_dynamic: the array is cut into chunks of `chunk` elements (the last
  * may be shorter: [0, chunk), [chunk, 2*chunk), ...); each thread takes

@@ -4,7 +4,7 @@
  * epoll_wait(-1) for the whole 300 ms and wakes up once, at once.
  * Compare with poll_done.c.
  *
- * Build and run:  gcc -std=gnu11 -pthread -Wall -Wextra eventfd_wake.c && ./a.out
+ * Build and run:  gcc -std=gnu11 -D_GNU_SOURCE -pthread -Wall -Wextra eventfd_wake.c && ./a.out
  */
 #include <pthread.h>
 #include <stdint.h>

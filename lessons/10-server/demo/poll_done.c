@@ -5,7 +5,7 @@
  * the 300 ms the job takes, and answers up to 5 ms late. Compare with
  * eventfd_wake.c.
  *
- * Build and run:  gcc -std=gnu11 -pthread -Wall -Wextra poll_done.c && ./a.out
+ * Build and run:  gcc -std=gnu11 -D_GNU_SOURCE -pthread -Wall -Wextra poll_done.c && ./a.out
  */
 #include <pthread.h>
 #include <stdatomic.h>
