@@ -515,7 +515,7 @@ static const char *load_average(void)
 
 /* ---- the picture ---------------------------------------------------------------------- */
 
-/* The chart's text is 16 px (labels) and 14 px (the footnote) on 760 x 400:
+/* The chart's text is 16 px (labels) and 15 px (the footnote) on 760 x 400:
  * 18 px or more where a slide shows it 520 px high, 14 px in a chapter. */
 enum { LABEL_PX = 16, ROW = 27, BAR_X = 215, BAR_W = 400 };
 
@@ -582,7 +582,7 @@ static void chart(const struct figures fig[3], const struct wrk *ours, const str
 	bar(f, y, "pool of 1", t1, max, txt, "#a85c1f");
 	snprintf(txt, sizeof(txt), "%.1f", t2);
 	bar(f, y += ROW, "pool of 2", t2, max, txt, "#a85c1f");
-	fprintf(f, "<text x=\"10\" y=\"%.0f\" font-size=\"14\" fill=\"#555555\">make bench LESSON=10: wrk and nginx on loopback, %ld CPUs, load average %s</text>\n",
+	fprintf(f, "<text x=\"10\" y=\"%.0f\" font-size=\"15\" fill=\"#555555\">make bench LESSON=10: wrk and nginx on loopback, %ld CPUs, load average %s</text>\n",
 		y + ROW + 28, sysconf(_SC_NPROCESSORS_ONLN), load_average());
 	fprintf(f, "</svg>\n");
 	fclose(f);

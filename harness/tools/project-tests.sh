@@ -9,7 +9,9 @@
 #     skeleton and solution trees mirror each other;
 #   - every chapter excerpt matches the code it names, every picture a
 #     chapter shows exists, every demo program compiles and runs, every
-#     .dot renders to its committed SVG, every slide deck builds;
+#     .dot renders to its committed SVG, every slide deck builds, and in
+#     headless Chromium every slide and chapter loads with its pictures and
+#     diagram text large enough to read (harness/tools/browser.sh);
 #   - the students' repository (make student-repo) holds nothing of the
 #     references, and its make check runs (student-repo-test.sh);
 #   - the autograder grades references, skeletons, mutants and a corpus of
@@ -315,6 +317,29 @@ course_tests() {
 	else fail "lessons without a slide deck (slides/NN-name.md):$missing"; fi
 }
 
+# The browser check (harness/tools/browser.sh) runs in the background while
+# the grader's tests do: it mostly waits on Chromium's rendering.
+browser_start() {
+	timeout -k 10 900 harness/tools/browser.sh check >"$log/browser" 2>&1 &
+	browser_pid=$!
+}
+browser_report() {
+	section "in a real browser (harness/tools/browser.sh check)"
+	local decks slides chapters
+	if wait "$browser_pid"; then
+		decks=$(grep -c '^  ok .*slides, smallest' "$log/browser")
+		slides=$(sed -n 's/^  ok .*: \([0-9]*\) slides,.*/\1/p' "$log/browser" | awk '{ n += $1 } END { print n + 0 }')
+		chapters=$(grep -c '^  ok .*pages/' "$log/browser")
+		ok "$decks decks, $slides slides and $chapters chapters load with no error; diagram text $(min_px slides) px or more on slides, $(min_px pages) px or more in chapters"
+	else
+		fail "every deck and chapter loads in Chromium, with diagram text large enough" "$log/browser" 40
+	fi
+}
+# min_px slides|pages -> the smallest diagram text the check measured
+min_px() {
+	grep "^  ok .*$1/" "$log/browser" | sed -n 's/.*smallest diagram text \([0-9.]*\) px.*/\1/p' | sort -n | head -n 1
+}
+
 # suite SECONDS SCRIPT...: a test script that prints ok/FAILED lines of its
 # own, under a time limit; its lines are counted here, and a non-zero exit
 # with no FAILED line is a failure too.
@@ -351,8 +376,10 @@ for l in ${ONLY:-$(all_lessons)}; do
 done
 if [ -z "${ONLY:-}" ]; then
 	course_tests
+	browser_start
 	student_repo_tests
 	grading_tests
+	browser_report
 fi
 
 section ""
