@@ -15,6 +15,7 @@
 #include "at_count.h"
 #include "at_driver.h"
 #include "at_latch.h"
+#include "at_sancheck.h"
 #include "at_sanreport.h"
 #include "at_test.h"
 #include "pool.h"
@@ -847,46 +848,17 @@ Test(pool, create_errors, .description = "pool_create() refuses fewer than 1 wor
 
 /* ---- race-free under ThreadSanitizer -------------------------------- */
 
-/*
- * What a sanitizer driver's run says, for the student: a clean run, a
- * report (its kind as the sanitizer named it: a data race, a thread leak, a
- * crash, a use after free...) with its excerpt, a hang, a signal, or the
- * driver's own complaint. Returns false when the sanitizer could not run
- * here at all (why in *why).
- */
-struct san_outcome {
-	char kind[160];       /* "" when no report */
-	char excerpt[2048];
-	char said[512];       /* what the driver printed before the report */
-	char line[512];
-};
-
-static void san_measured(const char *what, const struct at_driver_run *r, struct san_outcome *o, int timeout_s)
-{
-	at_san_kind(r->out, o->kind, sizeof(o->kind));
-	at_san_excerpt(r->out, o->excerpt, sizeof(o->excerpt));
-	at_san_program_said(r->out, o->said, sizeof(o->said));
-	if (r->timed_out)
-		AT_MEASURED("%s: the run was still going after %d s", what, timeout_s);
-	else if (r->signal)
-		AT_MEASURED("%s: the run was ended by signal %d (%s)", what, r->signal, strsignal(r->signal));
-	else if (r->exit_status == 66)
-		AT_MEASURED("%s: %s", what, o->kind[0] ? o->kind : "a report");
-	else
-		AT_MEASURED("%s: exit %d, %s", what, r->exit_status, r->exit_status == 0 ? "no report" : "see below");
-}
-
 Test(pool, race_free, .description = "four threads submitting at once: no data race under ThreadSanitizer, every task run once")
 {
 	static struct at_driver_run r;
-	static struct san_outcome o;
+	static struct at_san_outcome o;
 	const char *why = at_run_driver("tsan_pool", "submit", 12000, &r);
 
 	if (why)
 		AT_SKIP("%s", why);
 	if (at_san_cannot_run(r.out, o.line, sizeof(o.line)))
 		AT_SKIP("ThreadSanitizer cannot run on this machine (%s); `setarch -R make check LESSON=7` may help", o.line);
-	san_measured("ThreadSanitizer, 4 submitting threads, 1000 tasks", &r, &o, 12);
+	at_san_measured("ThreadSanitizer, 4 submitting threads, 1000 tasks", &r, &o, 12);
 	AT_HINT("touch the queue (head, tail, next) and the stopping flag only while holding the pool's mutex, in pool_submit() as in the workers; a job's done and result only under the job's own mutex");
 	AT_CHECK(!r.timed_out, "the run under ThreadSanitizer did not finish within 12 s: a task was lost (a pool_wait() that never returns) or a worker never woke");
 	AT_CHECK(r.signal == 0, "the run under ThreadSanitizer was killed by signal %d (%s)%s%s", r.signal, strsignal(r.signal),
@@ -905,14 +877,14 @@ Test(pool, race_free, .description = "four threads submitting at once: no data r
 Test(pool, memory_safe, .description = "handles waited before and after pool_shutdown(), tasks nobody waits for: no use after free, no double free, no leak under AddressSanitizer")
 {
 	static struct at_driver_run r;
-	static struct san_outcome o;
+	static struct at_san_outcome o;
 	const char *why = at_run_asan_driver("asan_pool", "handles", 20000, &r);
 
 	if (why)
 		AT_SKIP("%s", why);
 	if (at_san_cannot_run(r.out, o.line, sizeof(o.line)))
 		AT_SKIP("AddressSanitizer cannot run on this machine (%s)", o.line);
-	san_measured("AddressSanitizer, 300 tasks, 100 handles waited after pool_shutdown()", &r, &o, 20);
+	at_san_measured("AddressSanitizer, 300 tasks, 100 handles waited after pool_shutdown()", &r, &o, 20);
 	AT_HINT("a handle belongs to whoever waits on it: the worker must not touch the job after it has signalled done (unless nobody waits, then the worker frees it); pool_wait() reads the result, then frees the job, and never touches it again; pool_shutdown() frees the pool, never a job somebody may still wait on");
 	AT_CHECK(!r.timed_out, "the run under AddressSanitizer did not finish within 20 s: a pool_wait() never returned, or pool_shutdown() never did");
 	AT_CHECK(r.signal == 0, "the run under AddressSanitizer was killed by signal %d (%s)%s%s", r.signal, strsignal(r.signal),

@@ -21,6 +21,7 @@
 #include "at_driver.h"
 #include "at_gate.h"
 #include "at_latch.h"
+#include "at_sancheck.h"
 #include "at_sanreport.h"
 #include "at_server.h"
 #include "at_test.h"
@@ -1410,26 +1411,7 @@ Test(server, slowhttptest, .description = "slowhttptest's slowloris attack (300 
 
 /* ---- the hand-off under the sanitizers ------------------------------------------------------ */
 
-struct san_outcome {
-	char kind[200], excerpt[3000], said[600], line[512];
-};
-
-static void san_measured(const char *what, const struct at_driver_run *r, struct san_outcome *o, int timeout_s)
-{
-	at_san_kind(r->out, o->kind, sizeof(o->kind));
-	at_san_excerpt(r->out, o->excerpt, sizeof(o->excerpt));
-	at_san_program_said(r->out, o->said, sizeof(o->said));
-	if (r->timed_out)
-		AT_MEASURED("%s: the run was still going after %d s", what, timeout_s);
-	else if (r->signal)
-		AT_MEASURED("%s: the run was ended by signal %d (%s)", what, r->signal, strsignal(r->signal));
-	else if (r->exit_status == 66)
-		AT_MEASURED("%s: %s", what, o->kind[0] ? o->kind : "a report");
-	else
-		AT_MEASURED("%s: exit %d, %s", what, r->exit_status, r->exit_status == 0 ? "no report" : "see below");
-}
-
-static void san_checks(const char *tool, const struct at_driver_run *r, const struct san_outcome *o, int timeout_s)
+static void san_checks(const char *tool, const struct at_driver_run *r, const struct at_san_outcome *o, int timeout_s)
 {
 	AT_CHECK(!r->timed_out, "the run under %s did not finish within %d s", tool, timeout_s);
 	AT_CHECK(r->signal == 0, "the run under %s was killed by signal %d (%s)%s%s", tool, r->signal, strsignal(r->signal),
@@ -1445,14 +1427,14 @@ static void san_checks(const char *tool, const struct at_driver_run *r, const st
 Test(server, races, .description = "under ThreadSanitizer, 4 clients pipelining heavy and cheap requests on a pool of 3 (jobs done together, clients gone while their jobs run, a stop while jobs are out): no data race between the loop and the workers")
 {
 	static struct at_driver_run r;
-	static struct san_outcome o;
+	static struct at_san_outcome o;
 	const char *why = at_run_driver("tsan_server", "", 30000, &r);
 
 	if (why)
 		AT_SKIP("%s", why);
 	if (at_san_cannot_run(r.out, o.line, sizeof(o.line)))
 		AT_SKIP("ThreadSanitizer cannot run on this machine (%s); `setarch -R make check LESSON=10` may help", o.line);
-	san_measured("ThreadSanitizer, 4 clients, a pool of 3", &r, &o, 30);
+	at_san_measured("ThreadSanitizer, 4 clients, a pool of 3", &r, &o, 30);
 	AT_HINT("the loop and the workers share the done list only: a worker appends its job under the mutex, the loop swaps the list out under the same mutex; a worker never touches a connection, and the loop never touches a job before taking it from the list");
 	san_checks("ThreadSanitizer", &r, &o, 30);
 	AT_END();
@@ -1461,14 +1443,14 @@ Test(server, races, .description = "under ThreadSanitizer, 4 clients pipelining 
 Test(server, memory, .description = "under AddressSanitizer, the same run (clients gone while their jobs run, a stop while jobs are out): no freed memory touched, nothing leaked")
 {
 	static struct at_driver_run r;
-	static struct san_outcome o;
+	static struct at_san_outcome o;
 	const char *why = at_run_asan_driver("asan_server", "", 30000, &r);
 
 	if (why)
 		AT_SKIP("%s", why);
 	if (at_san_cannot_run(r.out, o.line, sizeof(o.line)))
 		AT_SKIP("AddressSanitizer cannot run on this machine (%s); `setarch -R make check LESSON=10` may help", o.line);
-	san_measured("AddressSanitizer, 4 clients, a pool of 3", &r, &o, 30);
+	at_san_measured("AddressSanitizer, 4 clients, a pool of 3", &r, &o, 30);
 	AT_HINT("a connection whose client left while its job runs: close the socket, but keep its struct (and the job's response) until the job comes home, then free them; free every job, response and connection once, on every path, the stop included");
 	san_checks("AddressSanitizer", &r, &o, 30);
 	AT_END();
