@@ -362,7 +362,7 @@ suite() {
 grading_tests() {
 	section "the autograder (grading/tests/run.sh)"
 	harness/tools/deps.sh grade || { fail "the grader's tools (bubblewrap, unzip) install"; return; }
-	suite 600 grading/tests/run.sh
+	suite 1200 grading/tests/run.sh   # a guard against a hang: ~6 min quiet, 10 under heavy load
 }
 
 student_repo_tests() {
