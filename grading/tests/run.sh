@@ -20,6 +20,10 @@ subs=$tmp/subs hostile=$tmp/hostile out1=$tmp/out1 out2=$tmp/out2
 secret=$(mktemp /var/tmp/atonce-grade-test-secret.XXXXXX)
 echo 'a secret a submission must never read' >"$secret"
 failed=0 t0=$(date +%s)
+# The run limit for hostile code (--run-timeout): long enough for the
+# reference's lesson 02 measured beside others on a loaded machine, short
+# enough that code which never ends costs seconds, not minutes.
+RT=20
 listener= foreign=
 cleanup() {
 	[ -n "$listener" ] && kill "$listener" 2>/dev/null
@@ -200,8 +204,8 @@ if grading/grade "$subs" --lesson 1 --lesson 2 --out "$out1" >"$tmp/grade1.log" 
 else
 	fail "grade ran to the end" "$(cat "$tmp/grade1.log")"
 fi
-printf '\ngrading %d hostile submissions beside the reference and the skeleton again (runs capped at 8 s)\n' "$(ls "$hostile" | wc -l)"
-if grading/grade "$hostile" --lesson 1 --lesson 2 --out "$out2" --run-timeout 8 >"$tmp/grade2.log" 2>&1; then
+printf '\ngrading %d hostile submissions beside the reference and the skeleton again (runs capped at %d s)\n' "$(ls "$hostile" | wc -l)" "$RT"
+if grading/grade "$hostile" --lesson 1 --lesson 2 --out "$out2" --run-timeout "$RT" >"$tmp/grade2.log" 2>&1; then
 	ok "grade ran to the end: $(grep -o '[0-9]* submission(s) in .*' "$tmp/grade2.log")"
 else
 	fail "grade ran to the end" "$(cat "$tmp/grade2.log")"
@@ -296,18 +300,19 @@ check "the work folders are gone" workdirs_gone "$tmp/grade1.log" "$tmp/grade2.l
 # The bound on one submission's own time, README "Limits": per lesson,
 # building <= 180 s and measuring <= 2 x the run limit + 30 s (every run,
 # rerun and probe), even for code that ignores SIGTERM.
-bound() {   # bound FOLDER...: their seconds within the bound for --run-timeout 8
-	python3 - "$@" <<'PY'
+bound() {   # bound FOLDER...: their seconds within the bound for --run-timeout $RT
+	python3 - "$RT" "$@" <<'PY'
 import json, sys
-for d in sys.argv[1:]:
+rt = int(sys.argv[1])
+for d in sys.argv[2:]:
     s = json.load(open(d + '/record.json'))['seconds']
     assert s['unpack'] <= 65, (d, s)
     assert all(v <= 185 for v in s['build'].values()), (d, s)
-    assert all(v <= 2 * 8 + 30 + 5 for v in s['measure'].values()), (d, s)
+    assert all(v <= 2 * rt + 30 + 5 for v in s['measure'].values()), (d, s)
 print(s)
 PY
 }
-check "code that ignores SIGTERM and sleeps is measured within 2 x 8 + 30 s" bound "$out2/students/hostile_sleeps_forever"
+check "code that ignores SIGTERM and sleeps is measured within 2 x $RT + 30 s" bound "$out2/students/hostile_sleeps_forever"
 check "... and code that buys skips (and reruns) within the same budget" bound "$out2/students/hostile_buys_skip"
 check "... and so is every other submission" bound "$out2"/students/*
 
@@ -320,6 +325,80 @@ same() {   # the reference and the skeleton: the same rows in both runs
 	     <(grep -E '^(reference|skeleton),' "$out2/grades.csv" | cut -d, -f1-6)
 }
 check "grading again, beside hostile code, gives identical scores" same
+
+# ---------------------------------------------------------------- side by side, shards
+# Tests that need the CPUs to themselves are declared (EXCLUSIVE_TESTS) and
+# run alone; the others run beside other students'. The same folder graded
+# with --serial (every test alone) and as two shards graded at once, then
+# merged, must give every test the same verdict.
+printf '\nmeasured side by side or alone, in shards or not: the same verdicts\n'
+check "every test that reaches the witness, a CPU/wall ratio or the machine judge is in its lesson's EXCLUSIVE_TESTS" \
+	grading/tests/exclusive.py
+guard() {   # a check that needs the machine alone, run in a shared run, fails saying so
+	make -s --no-print-directory -f harness/mk/lesson.mk LESSON_NAME=02-threads IMPL=solution BUILD="$tmp/build" >/dev/null || return 1
+	local o=$tmp/build/02-threads/solution
+	ATONCE_SHARED_RUN=1 ATONCE_RESULTS="$tmp/guard.tsv" ATONCE_OUT="$o" NO_COLOR=1 timeout 60 "$o/run" --filter '*/parallel' >"$tmp/guard.out" 2>&1
+	cat "$tmp/guard.tsv"
+	grep -q '^parallel	FAIL	.*EXCLUSIVE_TESTS' "$tmp/guard.tsv" || return 1
+	ATONCE_RESULTS="$tmp/guard.tsv" ATONCE_OUT="$o" NO_COLOR=1 timeout 60 "$o/run" --filter '*/parallel' >"$tmp/guard.out" 2>&1
+	cat "$tmp/guard.tsv"
+	grep -qE '^parallel	(PASS|SKIP)' "$tmp/guard.tsv"   # alone, it measures
+}
+check "... and one that is not fails, naming EXCLUSIVE_TESTS, when run beside others (ATONCE_SHARED_RUN=1)" guard
+cmp=$tmp/cmp
+grading/tests/mkclass.py "$cmp" --lesson 2 --reference 1 --skeleton 1 \
+	--mutants one_cpu_for_all,unpinned,no_join,serial_join --hostile buys_skip,writes_harness >/dev/null
+ncmp=$(ls "$cmp" | wc -l)
+if grading/grade "$cmp" --lesson 2 --out "$tmp/ser" --serial >"$tmp/grades-ser.log" 2>&1; then
+	ok "--serial ran to the end: $(grep -o '[0-9]* submission(s) in .*' "$tmp/grades-ser.log")"
+else
+	fail "--serial ran to the end" "$(cat "$tmp/grades-ser.log")"
+fi
+grading/grade "$cmp" --lesson 2 --out "$tmp/sh1" --shard 1/2 >"$tmp/grade-sh1.log" 2>&1 & s1=$!
+grading/grade "$cmp" --lesson 2 --out "$tmp/sh2" --shard 2/2 >"$tmp/grade-sh2.log" 2>&1 & s2=$!
+wait "$s1"; r1=$?
+wait "$s2"; r2=$?
+check "two shards graded at once ran to the end" sh -c "test $r1 = 0 -a $r2 = 0 || cat '$tmp/grade-sh1.log' '$tmp/grade-sh2.log'"
+check "... side by side, with the exclusive tests alone (or one at a time, for want of a cpu controller, saying so)" \
+	grep -qE 'students side by side|no cpu controller' "$tmp/grade-sh1.log"
+check "grade merge joins them" grading/grade merge "$tmp/merged" "$tmp/sh1" "$tmp/sh2"
+check "... into valid reports for all $ncmp students" reports_ok "$tmp/merged" "$ncmp"
+check "every verdict is the one --serial gave (a test not gradable in either run, for others' load, left out)" \
+	grading/tests/same_verdicts.py "$tmp/ser" "$tmp/merged" --ignore-not-gradable
+refused() {   # refused WHAT ARGS...: grade merge says WHAT and writes nothing
+	rm -rf "$tmp/m-refused"
+	! grading/grade merge "$tmp/m-refused" "${@:2}" >"$tmp/merge.log" 2>&1 && grep -q "$1" "$tmp/merge.log" &&
+	test ! -e "$tmp/m-refused" || { cat "$tmp/merge.log"; return 1; }
+}
+check "merge refuses a gap: a shard missing" refused 'gap: shard(s) 2 of 2 not given' "$tmp/sh1"
+check "merge refuses an overlap: a shard given twice" refused 'overlap: shard 1/2 is given twice' "$tmp/sh1" "$tmp/sh1" "$tmp/sh2"
+check "merge refuses shards of another folder" refused 'not shards of one grading' "$tmp/sh1" "$out1"
+cp -a "$tmp/sh2" "$tmp/sh2-cut"
+python3 - "$tmp/sh2-cut/shard.json" <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p)); d['complete'] = False; open(p, 'w').write(json.dumps(d))
+PY
+check "merge refuses a shard that did not finish (and says to --resume it)" refused 'did not finish: grade it again with --resume' "$tmp/sh1" "$tmp/sh2-cut"
+rm -rf "$tmp/sh2-cut"
+slices() {   # every submission in exactly one shard, the same on any machine; K/N checked
+	python3 - <<'PY' && ! grading/grade "$tmp/cmp" --shard 3/2 --out "$tmp/x" >/dev/null 2>&1 && ! grading/grade "$tmp/cmp" --shard 0/2 --out "$tmp/x" >/dev/null 2>&1
+import importlib.machinery, importlib.util, sys
+sys.dont_write_bytecode = True
+loader = importlib.machinery.SourceFileLoader('grade', 'grading/grade')
+spec = importlib.util.spec_from_loader('grade', loader)
+g = importlib.util.module_from_spec(spec)
+loader.exec_module(g)
+for n in range(1, 9):
+    for total in range(0, 30):
+        owners = [[k for k in range(1, n + 1) if g.in_shard(i, (k, n))] for i in range(total)]
+        assert all(len(o) == 1 for o in owners), (n, total, owners)
+        sizes = [sum(1 for o in owners if o == [k]) for k in range(1, n + 1)]
+        assert max(sizes) - min(sizes) <= 1, (n, total, sizes)
+assert g.parse_shard('2/8') == (2, 8)
+PY
+}
+check "shards: every submission in exactly one, slices within one of each other; 3/2 and 0/2 refused" slices
+check "nothing of the graders' uids or cgroups is left" nothing_left "$tmp/grades-ser.log" "$tmp/grade-sh1.log" "$tmp/grade-sh2.log"
 
 # ---------------------------------------------------------------- nothing lost
 # Ids no report likes, one id twice, an archive of 300,000 entries; the
@@ -365,7 +444,7 @@ end += struct.pack('<IHHHHIIH', 0x06054b50, 0, 0, 0xffff, 0xffff, size, off, 0)
 open(os.path.join(w, b'many.zip'), 'wb').write(local + central + end)
 PY
 nweird=$(python3 -c 'import os, sys; print(len(os.listdir(sys.argv[1])))' "$weird")
-grading/grade "$weird" --lesson 2 --out "$outw" --run-timeout 8 -j 2 >"$tmp/gradew1.log" 2>&1 &
+grading/grade "$weird" --lesson 2 --out "$outw" --run-timeout "$RT" -j 2 >"$tmp/gradew1.log" 2>&1 &
 gpid=$!
 for _ in $(seq 1500); do
 	ls "$outw"/students/*/record.json >/dev/null 2>&1 && break
@@ -375,7 +454,7 @@ done
 kill -9 "$gpid" 2>/dev/null
 wait "$gpid" 2>/dev/null
 check "killed with -9 after its first student: the reports of those done are valid" reports_ok "$outw" 1
-if grading/grade "$weird" --lesson 2 --out "$outw" --run-timeout 8 --resume >"$tmp/gradew2.log" 2>&1; then
+if grading/grade "$weird" --lesson 2 --out "$outw" --run-timeout "$RT" --resume >"$tmp/gradew2.log" 2>&1; then
 	ok "--resume ran to the end: $(grep -o '[0-9]* submission(s) in .*' "$tmp/gradew2.log")"
 else
 	fail "--resume ran to the end" "$(cat "$tmp/gradew2.log")"
@@ -419,8 +498,8 @@ if [ "$(id -u)" = 0 ]; then
 	cp -r "$subs/reference" "$subs/skeleton" "$hostile/hostile_background" "$pair/"
 	setpriv --reuid=$((UID_FIRST + 7)) --regid=$((UID_FIRST + 7)) --clear-groups sleep 900 &
 	foreign=$!
-	grading/grade "$pair" --lesson 2 --out "$tmp/pa" --run-timeout 8 >"$tmp/gradea.log" 2>&1 & a=$!
-	grading/grade "$pair" --lesson 2 --out "$tmp/pb" --run-timeout 8 >"$tmp/gradeb.log" 2>&1 & b=$!
+	grading/grade "$pair" --lesson 2 --out "$tmp/pa" --run-timeout "$RT" >"$tmp/gradea.log" 2>&1 & a=$!
+	grading/grade "$pair" --lesson 2 --out "$tmp/pb" --run-timeout "$RT" >"$tmp/gradeb.log" 2>&1 & b=$!
 	wait "$a"; ra=$?
 	wait "$b"; rb=$?
 	check "both ran to the end" test "$ra" = 0 -a "$rb" = 0
@@ -452,7 +531,7 @@ printf '\nthe --unsafe path (Gradescope): an output folder made first, reports b
 plant=$tmp/plant
 mkdir -p "$plant"
 cp -r "$hostile/hostile_plants_results/lessons" "$plant/"
-if grading/grade "$plant" --one student --lesson 2 --out "$tmp/gs-out" --unsafe --run-timeout 8 >"$tmp/grades.log" 2>&1; then
+if grading/grade "$plant" --one student --lesson 2 --out "$tmp/gs-out" --unsafe --run-timeout "$RT" >"$tmp/grades.log" 2>&1; then
 	ok "grade --unsafe --one ran to the end"
 else
 	fail "grade --unsafe --one ran to the end" "$(cat "$tmp/grades.log")"

@@ -6,3 +6,6 @@ RUN_TIMEOUT   := 120
 # Mutants whose mistake is a race or a wait that does not wait: `make test`
 # runs each one's whole suite twice and wants the same verdicts both times.
 RACY_MUTANTS  := no_join loop_variable
+# Tests that need the CPUs to themselves (the witness, CPU/wall, the machine
+# judge): the grader runs them alone, the others beside other students'.
+EXCLUSIVE_TESTS := parallel pinned_not_parallel

@@ -10,3 +10,6 @@ CALLS := fork vfork waitpid wait pipe pipe2 read write close dup dup2 getpid get
 # child crash right after it has sent its result.
 HARNESS_LDFLAGS := -Wl,--wrap=_exit
 RACY_MUTANTS  := no_eintr_retry
+# Tests that need the CPUs to themselves (the witness, CPU/wall, the machine
+# judge): the grader runs them alone, the others beside other students'.
+EXCLUSIVE_TESTS := parallel

@@ -9,3 +9,7 @@ BENCH_LDLIBS  := -fopenmp
 # Mutants whose mistake is a race or a wait that does not wait: `make test`
 # runs each one's whole suite twice and wants the same verdicts both times.
 RACY_MUTANTS  := racy_counter
+# Tests that need the CPUs to themselves (the witness, CPU/wall, the machine
+# judge; the balance of skewed work, which depends on who got a CPU):
+# the grader runs them alone, the others beside other students' runs.
+EXCLUSIVE_TESTS := parallel speedup dynamic_balance

@@ -14,3 +14,6 @@ CALLS := epoll_create epoll_create1 epoll_ctl epoll_wait epoll_pwait accept acce
 # Mutants whose mistake is a race or a wait that does not wait: `make test`
 # runs each one's whole suite twice and wants the same verdicts both times.
 RACY_MUTANTS  := frees_conn_with_job
+# Tests that need the CPUs to themselves (the witness, CPU/wall, the machine
+# judge): the grader runs them alone, the others beside other students'.
+EXCLUSIVE_TESTS := heavy_parallel

@@ -112,10 +112,35 @@ int at_usable_cpus(char *why, size_t whylen)
 	return usable;
 }
 
+/* Without Criterion (the grader's probe, the pictures): say it and stop.
+ * Test programs get at_test.c's version, which fails the test instead. */
+__attribute__((weak)) void at_shared_run_violation(const char *message)
+{
+	fprintf(stderr, "%s\n", message);
+	abort();
+}
+
+void at_need_machine(const char *what)
+{
+	const char *shared = getenv("ATONCE_SHARED_RUN");
+	char msg[400];
+
+	if (!shared || strcmp(shared, "1") != 0)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "this test uses %s, which needs the CPUs to itself, but it ran beside other programs "
+		 "(ATONCE_SHARED_RUN=1): name it in EXCLUSIVE_TESTS in its lesson's harness/NN-name/lesson.mk", what);
+	at_shared_run_violation(msg);
+}
+
 struct at_ratio at_measure_ratio(void (*fn)(void *), void *arg)
 {
 	struct at_ratio r;
-	int64_t c0 = at_process_cpu_ns(), w0 = at_now_ns();
+	int64_t c0, w0;
+
+	at_need_machine("a CPU/wall ratio");
+	c0 = at_process_cpu_ns();
+	w0 = at_now_ns();
 
 	fn(arg);
 	r.cpu_s = (double)(at_process_cpu_ns() - c0) / AT_NS_PER_S;
@@ -253,6 +278,7 @@ enum at_machine at_judge_machine(double bar, char *why, size_t whylen)
 	double ratio, own;
 	char cpus[128];
 
+	at_need_machine("the machine judge (at_judge_machine)");
 	now = at_usable_cpus(cpus, sizeof(cpus));
 	at_start = at_usable_cpus_at_start();
 	if (now < 2 && at_start >= 2) {
@@ -305,6 +331,8 @@ enum at_machine at_judge_machine(double bar, char *why, size_t whylen)
 			 own);
 		return AT_MACHINE_SELF;
 	}
+	/* "the machine is overloaded" is how `make audit` (harness/tools/
+	 * audit.sh) tells a skip for load from a steady one: keep the words. */
 	if (ratio < bar) {
 		snprintf(why, whylen, "the machine is overloaded: two busy threads of the harness reached only %.2fx CPU/wall (%.2fx needed), and the code under test was idle meanwhile, so other programs hold the CPUs",
 			 ratio, bar);

@@ -81,6 +81,18 @@ int at_usable_cpus_at_start(void);
 enum at_machine { AT_MACHINE_FREE, AT_MACHINE_BUSY, AT_MACHINE_SELF };
 enum at_machine at_judge_machine(double bar, char *why, size_t whylen);
 
+/*
+ * The checks that need the CPUs to themselves (the ping-pong witness, CPU/
+ * wall ratios, the machine judge) call this first. The grader runs a
+ * lesson's other tests beside other students' runs, with
+ * ATONCE_SHARED_RUN=1, and only the tests named in EXCLUSIVE_TESTS
+ * (harness/NN-name/lesson.mk) alone: a test that reaches such a check in a
+ * shared run is missing from that list, and fails saying so (through
+ * at_shared_run_violation(); without Criterion: a message and abort()).
+ */
+void at_need_machine(const char *what);
+void at_shared_run_violation(const char *message);
+
 /* Spin on the CPU for ms milliseconds of wall time (a CPU-bound task). */
 void at_burn_ms(int ms);
 

@@ -5,7 +5,20 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* A check that needs the machine alone reached in a shared run (at_cpu.h):
+ * the test fails with the reason, in its own thread (Criterion's failure
+ * jumps back to the test's start); from another thread, abort. */
+void at_shared_run_violation(const char *message)
+{
+	if (gettid() == getpid())
+		cr_assert_fail("%s", message);
+	fprintf(stderr, "%s\n", message);
+	abort();
+}
 
 void at_trace_attach(const char *name, const char *title)
 {

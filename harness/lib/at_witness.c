@@ -19,6 +19,7 @@ static inline void cpu_relax(void)
 
 void at_pingpong_init(struct at_pingpong *pp, long rounds, int timeout_ms)
 {
+	at_need_machine("the ping-pong witness");
 	atomic_init(&pp->turn, 0);
 	pp->rounds = rounds;
 	pp->timeout_ns = (int64_t)timeout_ms * AT_NS_PER_MS;
@@ -121,6 +122,7 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp)
 
 int at_pingpong_verdict(const struct at_pingpong_result *r, char *why, size_t whylen)
 {
+	at_need_machine("the ping-pong witness");
 
 	if (r->parallel) {
 		snprintf(why, whylen, "%ld rounds in %.2f s", r->rounds_done, r->seconds);

@@ -22,7 +22,8 @@ LDIR := lessons/$(LESSON_NAME)
 # needs: every program gets them, demos too), HARNESS_LDFLAGS (link flags for
 # the harness's own programs only: tests, pictures, bench), CALLS (what the
 # lesson's code may call beyond harness/mk/calls.txt), RUN_TIMEOUT,
-# BENCH_CFLAGS and BENCH_LDLIBS.
+# BENCH_CFLAGS and BENCH_LDLIBS; EXCLUSIVE_TESTS (the tests that need the
+# CPUs to themselves: the grader runs them alone, the others side by side).
 include $(HDIR)/lesson.mk
 
 ifeq ($(IMPL),student)

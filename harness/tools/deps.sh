@@ -12,6 +12,8 @@
 #           them too once lessons/09-message-passing exists)
 #   http    nginx, wrk, slowhttptest and python3-h11, for lesson 10's server
 #           (build needs them too while lessons/10-server exists)
+#   slurm   Slurm's daemons and client (slurmctld, slurmd, sbatch) and munge,
+#           for grading/slurm/test.sh's one-node cluster
 #
 # As root, whatever is missing is installed with apt-get (after one
 # `apt-get update` when the package lists are empty or stale). Otherwise the
@@ -23,6 +25,10 @@ missing=()
 
 need_cmd() {        # need_cmd COMMAND DEBIAN_PACKAGE
 	command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+
+need_sbin() {       # need_sbin DAEMON DEBIAN_PACKAGE (a user's PATH may lack /usr/sbin)
+	command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing+=("$2")
 }
 
 need_pc() {         # need_pc PKGCONFIG_NAME DEBIAN_PACKAGE
@@ -85,6 +91,13 @@ for set in "$@"; do
 		need_cmd npm npm
 		need_cmd pdfinfo poppler-utils
 		;;
+	slurm)
+		need_sbin slurmctld slurmctld
+		need_sbin slurmd slurmd
+		need_sbin munged munge
+		need_cmd sbatch slurm-client
+		need_cmd scontrol slurm-client
+		;;
 	grade)
 		need_cmd bwrap bubblewrap
 		need_cmd unzip unzip
@@ -92,7 +105,7 @@ for set in "$@"; do
 		need_cmd setpriv util-linux
 		;;
 	*)
-		echo "deps.sh: unknown set '$set' (build, docs, slides, bench, browser, grade, mpi)" >&2
+		echo "deps.sh: unknown set '$set' (build, docs, slides, bench, browser, grade, mpi, http, slurm)" >&2
 		exit 2
 		;;
 	esac

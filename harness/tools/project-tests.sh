@@ -362,7 +362,27 @@ suite() {
 grading_tests() {
 	section "the autograder (grading/tests/run.sh)"
 	harness/tools/deps.sh grade || { fail "the grader's tools (bubblewrap, unzip) install"; return; }
-	suite 1200 grading/tests/run.sh   # a guard against a hang: ~6 min quiet, 10 under heavy load
+	suite 1800 grading/tests/run.sh   # a guard against a hang: 16 min under heavy load
+}
+
+# Grading on a one-node Slurm (grading/slurm/test.sh) also runs in the
+# background, beside the grader's own tests: both measure under the
+# grader's machine lock, so neither disturbs the other's verdicts. It exits
+# 77 with the reason when Slurm cannot run here (not root, no packages).
+slurm_start() {
+	timeout -k 90 420 grading/slurm/test.sh >"$log/slurm" 2>&1 &
+	slurm_pid=$!
+}
+slurm_report() {
+	section "grading on a one-node Slurm (grading/slurm/test.sh)"
+	local code
+	wait "$slurm_pid"; code=$?
+	suite 1 cat "$log/slurm"
+	if [ "$code" -eq 77 ]; then
+		skip "$(sed -n 's/^SKIPPED  //p' "$log/slurm" | tail -n 1)"
+	elif [ "$code" -ne 0 ] && ! grep -q '^  FAILED  ' "$log/slurm"; then
+		fail "grading/slurm/test.sh exited with status $code" "$log/slurm"
+	fi
 }
 
 student_repo_tests() {
@@ -377,8 +397,10 @@ done
 if [ -z "${ONLY:-}" ]; then
 	course_tests
 	browser_start
+	slurm_start
 	student_repo_tests
 	grading_tests
+	slurm_report
 	browser_report
 fi
 
