@@ -370,7 +370,7 @@ grading_tests() {
 # grader's machine lock, so neither disturbs the other's verdicts. It exits
 # 77 with the reason when Slurm cannot run here (not root, no packages).
 slurm_start() {
-	timeout -k 90 420 grading/slurm/test.sh >"$log/slurm" 2>&1 &
+	timeout -k 90 900 grading/slurm/test.sh >"$log/slurm" 2>&1 &
 	slurm_pid=$!
 }
 slurm_report() {
