@@ -45,8 +45,46 @@ left_of_slots() {   # left_of_slots LOG...: processes of those uids, cgroups of 
 	for s in $(slots_of "$@"); do
 		lo=$((UID_FIRST + s * SLOT_SIZE)) hi=$((UID_FIRST + (s + 1) * SLOT_SIZE))
 		ps -eo pid=,uid=,comm= | awk -v lo="$lo" -v hi="$hi" -v f="${foreign:-0}" '$2 >= lo && $2 < hi && $1 != f { print "process:", $0 }'
-		find /sys/fs/cgroup -maxdepth 5 -type d -name "$(printf 'atonce-grade-s%04d' "$s")" 2>/dev/null | sed 's/^/cgroup: /'
+		own_cgroups | while read -r d; do
+			find "$d" -maxdepth 1 -type d -name "$(printf 'atonce-grade-s%04d' "$s")"
+		done 2>/dev/null | sed 's/^/cgroup: /'
 	done
+}
+# The cgroups this run's graders may have made theirs under: this shell's
+# own cgroup in every hierarchy, and its ancestors up to the mount (a v2
+# grader may use the nearest ancestor that delegates the memory
+# controller). Not the whole tree: on a shared host, a grader of another
+# run, in another cgroup, is none of this run's business.
+own_cgroups() {
+	python3 - <<'PY'
+import os
+mounts = {}
+for line in open('/proc/self/mountinfo'):
+    pre, _, post = line.partition(' - ')
+    fstype, _, opts = post.split()[:3]
+    f = pre.split()
+    root, mp = f[3], f[4]
+    if fstype == 'cgroup2':
+        mounts[''] = (root, mp)
+    elif fstype == 'cgroup':
+        for c in opts.split(','):
+            mounts.setdefault(c, (root, mp))
+seen = set()
+for line in open('/proc/self/cgroup'):
+    _, ctls, rel = line.rstrip('\n').split(':', 2)
+    key = ctls.split(',')[0].replace('name=', '') if ctls else ''
+    if key not in mounts:
+        continue
+    root, mp = mounts[key]
+    rel = os.path.relpath(rel, root) if rel.startswith(root) and root != '/' else rel.lstrip('/')
+    d = os.path.normpath(os.path.join(mp, rel))
+    while d not in seen:
+        seen.add(d)
+        print(d)
+        if d == mp:
+            break
+        d = os.path.dirname(d)
+PY
 }
 # A process the kernel is still tearing down (its cgroup was killed a
 # moment ago) may show for a little while: look again for up to 10 s.
@@ -197,14 +235,25 @@ PY
 }
 check "ids and output are shown, escaped and named safely (the grader's text helpers)" helpers
 
+# part TITLE: a new part of the output, after the previous part's duration
+part_t0=$(date +%s) part_name=''
+part() {
+	local now
+	now=$(date +%s)
+	[ -n "$part_name" ] && printf '  (%ss)\n' "$((now - part_t0))"
+	part_t0=$now part_name=$1
+	[ -n "$1" ] && printf '\n%s\n' "$1"
+	return 0
+}
+
 # ---------------------------------------------------------------- grade
-printf '\ngrading the reference, the skeleton and a mutant (lessons 01 and 02)\n'
+part 'grading the reference, the skeleton and a mutant (lessons 01 and 02)'
 if grading/grade "$subs" --lesson 1 --lesson 2 --out "$out1" >"$tmp/grade1.log" 2>&1; then
 	ok "grade ran to the end: $(grep -o '[0-9]* submission(s) in .*' "$tmp/grade1.log")"
 else
 	fail "grade ran to the end" "$(cat "$tmp/grade1.log")"
 fi
-printf '\ngrading %d hostile submissions beside the reference and the skeleton again (runs capped at %d s)\n' "$(ls "$hostile" | wc -l)" "$RT"
+part "$(printf 'grading %d hostile submissions beside the reference and the skeleton again (runs capped at %d s)' "$(ls "$hostile" | wc -l)" "$RT")"
 if grading/grade "$hostile" --lesson 1 --lesson 2 --out "$out2" --run-timeout "$RT" >"$tmp/grade2.log" 2>&1; then
 	ok "grade ran to the end: $(grep -o '[0-9]* submission(s) in .*' "$tmp/grade2.log")"
 else
@@ -247,7 +296,7 @@ expect "a submission that does not compile scores zero" "x == 0" hostile_broken_
 check "... and its feedback quotes the compiler" grep -q 'error:' "$out2/students/hostile_broken_build/feedback.txt"
 check "edited tests and Makefiles are ignored and listed" grep -q 'harness/02-threads/test_threads.c' "$out1/students/skeleton/feedback.txt"
 
-printf '\nthe attacks (grading/tests/hostile/*/EXPECT: what each must score and say)\n'
+part 'the attacks (grading/tests/hostile/*/EXPECT: what each must score and say)'
 for d in grading/tests/hostile/*/; do
 	name=$(basename "$d")
 	[ "$name" = broken_build ] && continue
@@ -331,7 +380,7 @@ check "grading again, beside hostile code, gives identical scores" same
 # run alone; the others run beside other students'. The same folder graded
 # with --serial (every test alone) and as two shards graded at once, then
 # merged, must give every test the same verdict.
-printf '\nmeasured side by side or alone, in shards or not: the same verdicts\n'
+part 'measured side by side or alone, in shards or not: the same verdicts'
 check "every test that reaches the witness, a CPU/wall ratio or the machine judge is in its lesson's EXCLUSIVE_TESTS" \
 	grading/tests/exclusive.py
 guard() {   # a check that needs the machine alone, run in a shared run, fails saying so
@@ -403,7 +452,7 @@ check "nothing of the graders' uids or cgroups is left" nothing_left "$tmp/grade
 # ---------------------------------------------------------------- nothing lost
 # Ids no report likes, one id twice, an archive of 300,000 entries; the
 # grader is killed (-9) after its first student, and --resume finishes.
-printf '\nids and archives no report format likes; killed with -9, then --resume\n'
+part 'ids and archives no report format likes; killed with -9, then --resume'
 weird=$tmp/weird outw=$tmp/outw
 python3 - "$weird" "$root" "$hostile" <<'PY'
 import os, shutil, struct, sys, zipfile, zlib
@@ -492,7 +541,7 @@ check "nothing of the killed grader, nor of --resume, is left (uids, cgroups)" n
 
 # ---------------------------------------------------------------- two at once
 if [ "$(id -u)" = 0 ]; then
-	printf '\ntwo graders at once, beside a process of a grader uid that is not theirs\n'
+	part 'two graders at once, beside a process of a grader uid that is not theirs'
 	pair=$tmp/pair
 	mkdir -p "$pair"
 	cp -r "$subs/reference" "$subs/skeleton" "$hostile/hostile_background" "$pair/"
@@ -527,7 +576,7 @@ PY
 fi
 
 # ---------------------------------------------------------------- --unsafe
-printf '\nthe --unsafe path (Gradescope): an output folder made first, reports by rename\n'
+part 'the --unsafe path (Gradescope): an output folder made first, reports by rename'
 plant=$tmp/plant
 mkdir -p "$plant"
 cp -r "$hostile/hostile_plants_results/lessons" "$plant/"
@@ -563,6 +612,7 @@ check "an output folder made by someone else is refused" refuses "$tmp/made-by-s
 check "an output folder that is a link is refused" refuses "$tmp/a-link"
 check "nothing of the --unsafe grader's uids or cgroups is left" nothing_left "$tmp/grades.log"
 
+part ''
 t=$(( $(date +%s) - t0 ))
 printf '\n%s\n' "grading tests: $failed failed, ${t}s"
 [ "$failed" -eq 0 ]

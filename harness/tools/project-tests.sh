@@ -31,8 +31,10 @@ passed=0 failed=0 skipped=0 t_start=$(date +%s)
 harness/tools/deps.sh build docs slides grade || exit 2
 
 ok()   { passed=$((passed + 1)); printf '  ok      %s\n' "$1"; }
+failures=()   # "section: check", recalled at the end where a log's tail shows them
 fail() {
 	failed=$((failed + 1)); printf '  FAILED  %s\n' "$1"
+	failures+=("${section_name:-}: $1")
 	[ -n "${2:-}" ] && [ -f "$2" ] && sed -e 's/^/          | /' "$2" | tail -n "${3:-25}"
 	return 0
 }
@@ -351,7 +353,8 @@ suite() {
 	while IFS= read -r line; do
 		case "$line" in
 		"  ok      "*) passed=$((passed + 1)); printf '%s\n' "$line" ;;
-		"  FAILED  "*) failed=$((failed + 1)); printf '%s\n' "$line" ;;
+		"  FAILED  "*) failed=$((failed + 1)); printf '%s\n' "$line"
+			failures+=("${section_name:-}: ${line#  FAILED  }") ;;
 		"atonce-exit "*) code=${line#atonce-exit } ;;
 		*) printf '%s\n' "$line" ;;
 		esac
@@ -408,5 +411,9 @@ fi
 
 section ""
 printf '\nmake test took %ss; logs in %s/\n' "$(($(date +%s) - t_start))" "$log"
+if [ "$failed" -gt 0 ]; then
+	printf '\nwhat failed:\n'
+	printf '  %s\n' "${failures[@]}"
+fi
 printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
 [ "$failed" -eq 0 ]
