@@ -6,7 +6,10 @@
  *   asan_pool handles   a pool of 3 gets 300 tasks: 200 with a handle, 100
  *                       without (the pool frees those itself). The first
  *                       150 tasks run at once, and their 100 handles are
- *                       waited on, some while their task still runs. The
+ *                       waited on, some while their task still runs (the
+ *                       first for sure: task 0 holds until the thread
+ *                       waiting for it is asleep in pool_wait(), or has
+ *                       come back from it). The
  *                       other 150 wait at a gate, which opens 50 ms after
  *                       pool_shutdown() was called: so the queue is full
  *                       when shutdown starts, every time. When it returns,
@@ -80,12 +83,53 @@ static void *gate_opener(void *arg)
 	return NULL;
 }
 
-/* Every tenth task naps, so some handles are waited on while their task
+/*
+ * The first handle is waited on while its task still runs, every time, not
+ * by luck: task 0 holds until the thread waiting for it has called
+ * pool_wait() and is asleep there (its state in /proc), or has come back
+ * from it (a pool_wait() that does not wait). A pool_wait() that never
+ * sleeps (it spins) is let through after WAIT_MS / 3.
+ */
+static _Atomic pid_t first_waiter;       /* about to call pool_wait(h[0]) */
+static atomic_bool first_wait_returned;
+
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	if (!(f = fopen(path, "r")))
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+static void hold_until_waited(void)
+{
+	int64_t deadline = at_now_ns() + (int64_t)WAIT_MS / 3 * AT_NS_PER_MS;
+
+	while (!atomic_load(&first_wait_returned) && at_now_ns() < deadline) {
+		pid_t w = atomic_load(&first_waiter);
+
+		if (w != 0 && thread_state(w) == 'S')
+			return;
+		at_sleep_ms(1);
+	}
+}
+
+/* Every tenth task naps, so more handles are waited on while their task
  * runs; the second half waits at the gate first. */
 static long task(void *arg)
 {
 	long i = (long)(intptr_t)arg;
 
+	if (i == 0)
+		hold_until_waited();
 	if (i >= GATED)
 		gate_wait();
 	if (i % 10 == 0)
@@ -107,9 +151,14 @@ static void *waits(void *arg)
 {
 	struct waits *w = arg;
 
+	if (w->from == 0)
+		atomic_store(&first_waiter, (pid_t)gettid());
 	for (int k = w->from; k < w->to; k++) {
 		long got = -1;
 		int rc = pool_wait(h[k], &got);
+
+		if (k == 0)
+			atomic_store(&first_wait_returned, true);
 
 		if (rc != 0 || got != of[k] * 5 + 1) {
 			if (w->bad++ == 0)

@@ -517,14 +517,19 @@ static long wakeups_since(struct watched *w, int *woke)
  * most): a sleeping pool's threads get there microseconds after their last
  * task, so the window that follows counts only what happens while nothing
  * happens. A thread that polls never settles; its window is then measured
- * all the same.
+ * all the same. With `old`, the threads are looked up again after a look
+ * that was not quiet: a thread that ended meanwhile (one that ran a task
+ * and was on its way out) can wake no more, and one that ended on the
+ * window's edge would otherwise count as a wake-up by luck.
  */
-static void settle_quiet(struct watched *w)
+static void settle_quiet(struct watched *w, const struct watched *old)
 {
 	for (int i = 0; i < 20; i++) {
 		at_sleep_ms(50);
 		if (wakeups_since(w, NULL) == 0)
 			return;
+		if (old)
+			watch_threads(w, old);
 	}
 }
 
@@ -558,7 +563,7 @@ Test(pool, idle_cpu, .description = "idle workers sleep until there is work: no 
 			double t0;
 
 			watch_threads(&threads, &runner);
-			settle_quiet(&threads);
+			settle_quiet(&threads, &runner);
 			/* This thread sleeps too: all the CPU the process
 			 * burns now is the pool's. */
 			t0 = process_cpu_ms();
@@ -615,7 +620,7 @@ static long watch_waiter_task(void *arg)
 		one.n = 1;
 		one.tid[0] = w->waiter;
 		one.count[0] = at_wakeups_of_thread(0, w->waiter);
-		settle_quiet(&one);
+		settle_quiet(&one, NULL);
 		at_sleep_ms(IDLE_MS);
 		w->woke = wakeups_since(&one, NULL);
 	}

@@ -49,6 +49,7 @@ static const char *const markers[] = {
 	"ERROR: AddressSanitizer: ",
 	"ERROR: LeakSanitizer: ",
 	"runtime error: ",
+	"ERROR: atonce driver: ",   /* a second free() in a TSan driver (at_driver_exit.c) */
 };
 
 /* The earliest report marker in out; *which gets its index. */
@@ -162,6 +163,7 @@ static bool foreign_frame(const char *p, size_t n)
 	static const char *const libs[] = {
 		"libsanitizer", "libtsan", "libasan", "libubsan", "liblsan", "sanitizer_common",
 		"../sysdeps/", "nptl/", "../csu/", "stdlib/", " __GI_", "libc.so", "libc-start", "<null>", " _start",
+		"at_driver_exit.c",   /* the free check's own frame */
 	};
 
 	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
