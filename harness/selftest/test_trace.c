@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 TestSuite(trace, .timeout = 20);
 
@@ -43,6 +44,13 @@ Test(trace, records_and_writes, .description = "two busy lanes are recorded and 
 	AT_CHECK(size > 100, "the JSON is %ld bytes", size);
 	snprintf(file, sizeof(file), "%s/t.dot", path);
 	cr_assert(at_trace_write_dot(tr, file, "self-test") == 0);
+
+	/* The scratch folder goes: only at_trace_save() below keeps a copy. */
+	snprintf(file, sizeof(file), "%s/t.json", path);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/t.dot", path);
+	unlink(file);
+	rmdir(path);
 
 	at_trace_ascii(tr, 40, pic, sizeof(pic));
 	AT_MEASURED("trace: %d slices\n%s", atomic_load(&tr->n), pic);
