@@ -13,9 +13,19 @@
  * do): every socket has a receive timeout, and a failed exchange only ends
  * that client's turn.
  *
+ * The stop comes while the job of a client that is gone is out, every time:
+ * the job of GET /heavy?last has started, its client has reset, and the
+ * server has closed that socket (or 2 s passed) when the stop is written.
+ * The job holds for LAST_HOLD_MS, or until this driver has seen serve()
+ * return. A serve() that waits for every job it started, as it must,
+ * returns only after the hold. One that returned while the job still ran
+ * (a thread that was never the pool's to wait for) is caught here, every
+ * time, not by the luck of what that thread touches next.
+ *
  * Exit status: 0 the run went through; 66 a sanitizer report; 3 the server
  * could not be exercised (serve() returned at once; the reason is printed);
- * 4 serve() did not return within 10 s of the stop.
+ * 4 serve() did not return within 10 s of the stop; 5 serve() returned
+ * while a heavy job was still running.
  */
 #ifndef AT_DRIVER10_H
 #define AT_DRIVER10_H
@@ -25,6 +35,7 @@
 #include "at_time.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -46,23 +57,58 @@ static struct sockaddr_in addr;
 static char root[64];
 static int serve_rc = -2, serve_err;
 static atomic_bool serve_done;
+static atomic_int heavy_started, heavy_finished, last_started;
+static atomic_bool last_release;   /* serve() returned and was judged */
+
+#define LAST_HOLD_MS 1500
 
 /* A little real work, so that jobs overlap on the workers. */
+/* Descriptors open in this process (the server's among them). */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void sleep_1ms(void)
+{
+	struct timespec t = { 0, 1000 * 1000 };
+
+	nanosleep(&t, NULL);
+}
+
 static size_t drv_heavy(const char *query, char *out, size_t cap, void *arg)
 {
 	volatile unsigned long x = 0;
 	int n;
 
 	(void)arg;
+	atomic_fetch_add(&heavy_started, 1);
 	for (int i = 0; i < 20000; i++)
 		x += (unsigned long)i * 7;
-	if (strstr(query, "slow")) {
+	if (strcmp(query, "last") == 0) {
+		/* Out when the stop comes, and still out if serve() returns
+		 * without waiting for it. */
+		int64_t end = at_now_ns() + (int64_t)LAST_HOLD_MS * AT_NS_PER_MS;
+
+		atomic_store(&last_started, 1);
+		while (!atomic_load(&last_release) && at_now_ns() < end)
+			sleep_1ms();
+	} else if (strstr(query, "slow")) {
 		/* long enough for its client to be gone before it is done */
 		struct timespec t = { 0, 30 * 1000 * 1000 };
 
 		nanosleep(&t, NULL);
 	}
 	n = snprintf(out, cap, "heavy %s\n", query);
+	atomic_fetch_add(&heavy_finished, 1);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -224,6 +270,19 @@ int main(void)
 
 		if (send(held, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0)
 			perror("driver: send");
+		/* Its job out (10 s at most), the client goes, and the
+		 * server closes its side (2 s at most): then the stop. */
+		for (int i = 0; i < 10000 && !atomic_load(&last_started) && !atomic_load(&serve_done); i++)
+			sleep_1ms();
+		int fds = open_fds();
+		struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+
+		/* Gone for good: a reset, not a half-close a server may wait out. */
+		setsockopt(held, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		close(held);
+		held = -1;
+		for (int i = 0; i < 2000 && open_fds() > fds - 2 && !atomic_load(&serve_done); i++)
+			sleep_1ms();
 	}
 	if (write(a.stop_fd, &one, sizeof(one)) != sizeof(one))
 		return 3;
@@ -241,6 +300,13 @@ int main(void)
 		return 4;
 	}
 	pthread_join(st, NULL);
+	/* Judged before the held job is let go: it cannot end meanwhile. */
+	if (atomic_load(&heavy_started) != atomic_load(&heavy_finished)) {
+		fprintf(stderr, "driver: serve() returned while %d heavy job(s) still ran: a job's thread outlives the server it reports to\n",
+			atomic_load(&heavy_started) - atomic_load(&heavy_finished));
+		return 5;
+	}
+	atomic_store(&last_release, true);
 	if (atomic_load(&answered) == 0) {
 		fprintf(stderr, "driver: no response at all (serve() returned %d: %s)\n", serve_rc, strerror(serve_err));
 		return 3;

@@ -1473,6 +1473,8 @@ static void san_checks(const char *tool, const struct at_driver_run *r, const st
 		 o->excerpt[0] ? o->excerpt : r->out);
 	AT_CHECK(r->exit_status != 3, "the server could not be exercised under %s:\n%.400s", tool, r->out);
 	AT_CHECK(r->exit_status != 4, "serve() did not return within 10 s of the stop under %s", tool);
+	AT_CHECK(r->exit_status != 5, "serve() returned while a heavy job still ran (under %s): the thread running it outlives the server it reports to; serve() returns only once every job it started is back:\n%.400s",
+		 tool, r->out);
 	AT_CHECK(r->exit_status == 0, "the run under %s failed on its own (exit %d):\n%.600s", tool, r->exit_status, r->out);
 }
 

@@ -67,6 +67,11 @@ ASAN_SRC := $(wildcard $(HDIR)/asan_*.c)
 # Both kinds of driver: an exit() by the code under test is not a clean run.
 DRIVER_EXIT := harness/lib/at_driver_exit.c -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit
 ASAN_BIN := $(ASAN_SRC:$(HDIR)/%.c=$(OUT)/%)
+# A driver is compiled whole in one command (no .d file names all its
+# headers): it is rebuilt when any header of the lesson's or the library's,
+# or a library source it compiles, changes.
+DRIVER_DEPS := $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(wildcard $(HDIR)/*.h) \
+	harness/lib/at_time.c harness/lib/at_driver_exit.c $(LESSON_OK)
 
 # `all` = `tests` (the Criterion binary and whatever else its tests run, a
 # lesson's lesson.mk may add to it) + the sanitizer drivers, slow to build,
@@ -75,12 +80,12 @@ all: tests $(TSAN_BIN) $(ASAN_BIN)
 tests: $(OUT)/run
 .PHONY: all tests
 
-$(OUT)/asan_%: $(HDIR)/asan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(LESSON_OK)
+$(OUT)/asan_%: $(HDIR)/asan_%.c $(DRIVER_DEPS)
 	$(call say,ASAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
 		harness/lib/at_time.c $(DRIVER_EXIT) $(LDLIBS_EXTRA)
 
-$(OUT)/tsan_%: $(HDIR)/tsan_%.c $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(LESSON_OK)
+$(OUT)/tsan_%: $(HDIR)/tsan_%.c $(DRIVER_DEPS)
 	$(call say,TSAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=thread -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
 		harness/lib/at_time.c $(DRIVER_EXIT) $(LDLIBS_EXTRA)
