@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Description: write and read mutants, the deliberately wrong solutions the
 # tests must reject. A mutant is harness/NN-name/mutants/NAME.patch, a
-# unified diff against the reference in solutions/NN-name/, as small as the
+# unified diff (two lines of context) against the reference in solutions/NN-name/, as small as the
 # mistake, with a comment at the mistake saying what is wrong.
 #
 # Usage: mutant.sh new  LESSON NAME   copy the reference (with NAME's patch, if
@@ -43,7 +43,7 @@ save)
 	[ -n "$name" ] && [ -d "$scratch" ] || { echo "mutant.sh: no $scratch: run 'mutant.sh new $l $name' first" >&2; exit 1; }
 	tmp=$(mktemp)
 	for f in $files; do
-		diff -u --label "a/solutions/$l/$f" --label "b/solutions/$l/$f" \
+		diff -U2 --label "a/solutions/$l/$f" --label "b/solutions/$l/$f" \
 			"solutions/$l/$f" "$scratch/$f" >>"$tmp"
 		[ $? -le 1 ] || { rm -f "$tmp"; exit 1; }
 	done
