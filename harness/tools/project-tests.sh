@@ -26,6 +26,7 @@ build=${BUILD:-build}/test
 export BUILD=$build
 log=$build/log
 mkdir -p "$log"
+rm -f "$log/times.tsv"
 passed=0 failed=0 skipped=0 t_start=$(date +%s)
 
 harness/tools/deps.sh build docs slides grade || exit 2
@@ -72,6 +73,15 @@ run_impl() {
 	fi
 	build_impl "$l" "$impl" "$tag" || return 200
 	run_built "$l" "$tag" "$@"
+}
+
+# timed_run_impl: run_impl, its wall time appended to $log/times.tsv
+# (lesson, implementation, seconds, exit status): where make test's time goes.
+timed_run_impl() {
+	local t0=$SECONDS rc
+	run_impl "$@"; rc=$?
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$((SECONDS - t0))" "$rc" >>"$log/times.tsv"
+	return "$rc"
 }
 
 # build_impl LESSON IMPL TAG [TARGET]: make, quietly, -Werror
@@ -151,7 +161,7 @@ lesson_tests() {
 	else fail "$l: student files missing from lessons/ or solutions/:$missing"; fi
 
 	# The skeleton compiles without a warning, and fails.
-	run_impl "$l" student; rc=$?
+	timed_run_impl "$l" student; rc=$?
 	res=$build/$l/student/results.tsv
 	if [ "$rc" -eq 200 ]; then
 		fail "$l: the skeleton compiles cleanly" "$log/$l.student.out"
@@ -163,7 +173,7 @@ lesson_tests() {
 	fi
 
 	# The reference passes.
-	run_impl "$l" solution; rc=$?
+	timed_run_impl "$l" solution; rc=$?
 	res=$build/$l/solution/results.tsv
 	if [ "$rc" -eq 0 ] && [ -s "$res" ]; then
 		ok "$l: the reference solution passes: $(awk -F'\t' '{ print $2 }' "$res" | sort | uniq -c | tr -s ' ' | tr '\n' ',' | sed 's/,$//;s/^ //')"
@@ -185,7 +195,7 @@ lesson_tests() {
 		# A verdict of SKIP means the machine could not judge just now
 		# (overloaded): ask again, twice at most.
 		for attempt in 1 2 3; do
-			ON_DEMAND=1 run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"; rc=$?
+			ON_DEMAND=1 timed_run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"; rc=$?
 			res=$build/$l/mutant-$name/results.tsv
 			grep -q $'\tSKIP\t' "$res" 2>/dev/null || break
 		done
@@ -235,9 +245,9 @@ lesson_tests() {
 racy_tests() {
 	local l=$1 name a b differ
 	for name in $(manifest "$l" RACY_MUTANTS); do
-		run_impl "$l" "mutant:$name"
+		timed_run_impl "$l" "mutant:$name"
 		a=$(awk -F'\t' '{ print $1 "=" $2 }' "$build/$l/mutant-$name/results.tsv" 2>/dev/null)
-		run_impl "$l" "mutant:$name"
+		timed_run_impl "$l" "mutant:$name"
 		b=$(awk -F'\t' '{ print $1 "=" $2 }' "$build/$l/mutant-$name/results.tsv" 2>/dev/null)
 		differ=$(join -t= <(sort <<<"$a") <(sort <<<"$b") | awk -F= '$2 != $3 && $2 != "SKIP" && $3 != "SKIP" { printf " %s=%s/%s", $1, $2, $3 }')
 		if [ -z "$a" ] || [ -z "$b" ] || [ "$(wc -l <<<"$a")" != "$(wc -l <<<"$b")" ]; then
@@ -364,10 +374,29 @@ suite() {
 	fi
 }
 
-grading_tests() {
+# The grader's tests run in the background from the start of the
+# students' repository test (a file scan and a skeleton's make check, which
+# fails whatever the load): both are reported in order.
+grading_start() {
+	if ! harness/tools/deps.sh grade >"$log/grading.deps" 2>&1; then
+		grading_pid=
+		return
+	fi
+	timeout -k 10 1800 grading/tests/run.sh >"$log/grading" 2>&1 &   # a guard against a hang: 16 min under heavy load
+	grading_pid=$!
+}
+grading_report() {
+	local code
 	section "the autograder (grading/tests/run.sh)"
-	harness/tools/deps.sh grade || { fail "the grader's tools (bubblewrap, unzip) install"; return; }
-	suite 1800 grading/tests/run.sh   # a guard against a hang: 16 min under heavy load
+	if [ -z "$grading_pid" ]; then
+		fail "the grader's tools (bubblewrap, unzip) install" "$log/grading.deps"
+		return
+	fi
+	wait "$grading_pid"; code=$?
+	suite 1 cat "$log/grading"
+	if [ "$code" -ne 0 ] && ! grep -q '^  FAILED  ' "$log/grading"; then
+		fail "grading/tests/run.sh exited with status $code" "$log/grading"
+	fi
 }
 
 # Grading on a one-node Slurm (grading/slurm/test.sh) also runs in the
@@ -403,14 +432,21 @@ if [ -z "${ONLY:-}" ]; then
 	course_tests
 	browser_start
 	slurm_start
+	grading_start
 	student_repo_tests
-	grading_tests
+	grading_report
 	slurm_report
 	browser_report
 fi
 
 section ""
 printf '\nmake test took %ss; logs in %s/\n' "$(($(date +%s) - t_start))" "$log"
+if [ -s "$log/times.tsv" ]; then
+	printf '\nthe slowest runs (build and run, s; all in %s/times.tsv):\n' "$log"
+	sort -t$'\t' -k3,3nr "$log/times.tsv" | head -n 8 | awk -F'\t' '{ printf "  %4ds  %s %s\n", $3, $1, $2 }'
+	awk -F'\t' '{ s[$1] += $3 } END { for (l in s) printf "%s %d\n", l, s[l] }' "$log/times.tsv" | sort |
+		awk 'BEGIN { printf "  by lesson:" } { printf " %s %ds", substr($1, 1, 2), $2 } END { print "" }'
+fi
 if [ "$failed" -gt 0 ]; then
 	printf '\nwhat failed:\n'
 	printf '  %s\n' "${failures[@]}"
