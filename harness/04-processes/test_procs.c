@@ -770,6 +770,46 @@ Test(procs, no_leaked_fds, .description = "run_in_processes() closes every descr
 #define QUITTER 3        /* _exit(7) without sending */
 #define SENDER_CRASHER 4 /* sends its result, then crashes */
 
+/* Has process p ended (a zombie, or reaped already)? */
+static bool process_ended(pid_t p)
+{
+	char path[64], buf[256], *rp;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
+	if (!(f = fopen(path, "r")))
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/*
+ * Task i's process ends only after task i-1's has (or after 200 ms, so no
+ * design can be kept waiting): the children end one at a time, in task
+ * order, on every run. Which child a wait reports first is then the same
+ * every time, and so is the verdict on code that takes the first child to
+ * end for the first task (waitpid(-1)): it cannot pass on one run and fail
+ * on the next.
+ */
+static void end_after_previous(int i)
+{
+	int64_t end = at_now_ns() + 200 * AT_NS_PER_MS;
+
+	if (i == 0 || getpid() == test_pid)
+		return;
+	while (at_now_ns() < end) {
+		pid_t prev = ((volatile struct shared *)sh)->pid[i - 1];
+
+		if (prev > 0 && prev != test_pid && process_ended(prev))
+			return;
+		at_sleep_ms(1);
+	}
+}
+
 static long crashing_task(void *arg)
 {
 	int i = (int)(intptr_t)arg;
@@ -778,10 +818,10 @@ static long crashing_task(void *arg)
 	task_enters(i);
 	if (i == SENDER_CRASHER && getpid() != test_pid)
 		crash_at_exit = true;   /* its _exit(), after the send, crashes */
-	if (i != CRASHER) {
-		at_sleep_ms(20); /* still running when the other one crashes */
+	/* Those after the crasher are still running when it crashes. */
+	end_after_previous(i);
+	if (i != CRASHER)
 		return 100 + i;
-	}
 	if (getpid() == test_pid)
 		return -1; /* in the caller's process, a crash would end the test */
 	/* Crash for real, quickly: no core file, the default action. */
