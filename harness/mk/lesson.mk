@@ -58,20 +58,27 @@ INCLUDES := -I$(LDIR) -Iharness/lib
 # Criterion binary). Tests run them as $ATONCE_OUT/tsan_NAME.
 TSAN_SRC := $(wildcard $(HDIR)/tsan_*.c)
 TSAN_BIN := $(TSAN_SRC:$(HDIR)/%.c=$(OUT)/%)
-TSAN_IMPL_SRC := $(foreach f,$(STUDENT_FILES),$(call source_of,$(f)))
-
 # Optional: harness/NN-name/asan_*.c, the same for AddressSanitizer (and
 # UBSan): memory errors in code the student manages (stacks, queues,
 # buffers, connections). Tests run them as $ATONCE_OUT/asan_NAME.
 ASAN_SRC := $(wildcard $(HDIR)/asan_*.c)
-# Both kinds of driver: an exit() by the code under test is not a clean run.
-DRIVER_EXIT := harness/lib/at_driver_exit.c -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit
 ASAN_BIN := $(ASAN_SRC:$(HDIR)/%.c=$(OUT)/%)
-# A driver is compiled whole in one command (no .d file names all its
-# headers): it is rebuilt when any header of the lesson's or the library's,
-# or a library source it compiles, changes.
-DRIVER_DEPS := $(TSAN_IMPL_SRC) $(wildcard harness/lib/*.h) $(wildcard $(HDIR)/*.h) \
-	harness/lib/at_time.c harness/lib/at_driver_exit.c $(LESSON_OK)
+SAN_FLAGS_tsan := -fsanitize=thread -O1
+SAN_FLAGS_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+SAN_LABEL_tsan := TSAN
+SAN_LABEL_asan := ASAN
+
+# A driver is the harness's objects (its own .c, the clock, the exit
+# hook), compiled once per lesson for every implementation, as the test
+# objects are, linked with the code under test compiled under the same
+# sanitizer. Per implementation only its own files are compiled: the
+# grader builds each lesson for every student.
+DRV_DIR := $(BUILD)/$(LESSON_NAME)/drivers
+DRV_LIB := at_time at_driver_exit
+drv_lib_obj = $(DRV_LIB:%=$(DRV_DIR)/$(1)-%.o)
+san_impl_obj = $(STUDENT_FILES:%.c=$(OUT)/$(1)/%.o)
+# Both kinds of driver: an exit() by the code under test is not a clean run.
+DRIVER_EXIT_LDFLAGS := -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit
 
 # `all` = `tests` (the Criterion binary and whatever else its tests run, a
 # lesson's lesson.mk may add to it) + the sanitizer drivers, slow to build,
@@ -80,15 +87,33 @@ all: tests $(TSAN_BIN) $(ASAN_BIN)
 tests: $(OUT)/run
 .PHONY: all tests
 
-$(OUT)/asan_%: $(HDIR)/asan_%.c $(DRIVER_DEPS)
-	$(call say,ASAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
-		harness/lib/at_time.c $(DRIVER_EXIT) $(LDLIBS_EXTRA)
+# $(call driver_rules,tsan|asan): the objects and the link of one kind.
+define driver_rules
+$(DRV_DIR)/$(1)_%.o: $(HDIR)/$(1)_%.c
+	@mkdir -p $$(@D)
+	$$(call say,CC,$$<)
+	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(INCLUDES) -c $$< -o $$@
 
-$(OUT)/tsan_%: $(HDIR)/tsan_%.c $(DRIVER_DEPS)
-	$(call say,TSAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=thread -O1 $(INCLUDES) -o $@ $< $(TSAN_IMPL_SRC) \
-		harness/lib/at_time.c $(DRIVER_EXIT) $(LDLIBS_EXTRA)
+$(DRV_DIR)/$(1)-%.o: harness/lib/%.c
+	@mkdir -p $$(@D)
+	$$(call say,CC,$$<)
+	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(INCLUDES) -c $$< -o $$@
+
+$(OUT)/$(1)/%.o: $(IMPL_DIR)/%.c $(LESSON_OK)
+	@mkdir -p $$(@D)
+	$$(call say,$$(SAN_LABEL_$(1)),$$<)
+	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(INCLUDES) -c $$< -o $$@
+
+$(OUT)/$(1)_%: $(DRV_DIR)/$(1)_%.o $(call san_impl_obj,$(1)) $(call drv_lib_obj,$(1))
+	$$(call say,LD,$$@)
+	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) -o $$@ $$^ $$(DRIVER_EXIT_LDFLAGS) $$(LDLIBS_EXTRA)
+endef
+$(eval $(call driver_rules,tsan))
+$(eval $(call driver_rules,asan))
+DRV_OBJ := $(TSAN_SRC:$(HDIR)/%.c=$(DRV_DIR)/%.o) $(ASAN_SRC:$(HDIR)/%.c=$(DRV_DIR)/%.o) \
+	$(if $(TSAN_SRC),$(call drv_lib_obj,tsan)) $(if $(ASAN_SRC),$(call drv_lib_obj,asan))
+SAN_IMPL_OBJ := $(if $(TSAN_SRC),$(call san_impl_obj,tsan)) $(if $(ASAN_SRC),$(call san_impl_obj,asan))
+.SECONDARY: $(DRV_OBJ) $(SAN_IMPL_OBJ)
 
 # What a lesson file may be (its globals, no constructors, calls from the
 # allow-list: harness/tools/lesson-objects.sh), checked before any program
@@ -141,7 +166,7 @@ endif
 # them in its .d files. Nothing to make for them (the object is rebuilt).
 $(HDIR)/mutants/%.c: ;
 
--include $(IMPL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(IMPL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(DRV_OBJ:.o=.d) $(SAN_IMPL_OBJ:.o=.d)
 
 .PHONY: all
 

@@ -22,6 +22,25 @@ shift 2
 interface=$(cat "$ldir"/*.h 2>/dev/null | grep -E '^[A-Za-z].*[A-Za-z_0-9]+\(' |
 	sed -E 's/.*[ *]([A-Za-z_][A-Za-z_0-9]*)\(.*/\1/' | sort -u)
 allowed=$( { sed 's/#.*//' "$(dirname "$0")/../mk/calls.txt"; echo "$extra"; } | tr -s ' \t' '\n\n' | grep -v '^$' | sort -u)
+# Looked up as keys, not with a grep per name: a lesson's objects import
+# dozens of names, and this runs for every build of every student.
+declare -A is_interface=() is_allowed=()
+set -f   # the names are words, never patterns
+for n in $interface; do is_interface[$n]=1; done
+for n in $allowed; do is_allowed[$n]=1; done
+set +f
+# symbols OBJECT defined|undefined: "TYPE NAME" lines, as nm would type
+# them (i: an ifunc; U: undefined, w: weak undefined). readelf, not nm:
+# nm loads the LTO plugin first, ten times the cost of reading the table.
+symbols() {
+	readelf -sW "$1" | awk -v want="$2" '
+		$1 ~ /^[0-9]+:$/ && NF >= 8 {
+			name = $8; for (i = 9; i <= NF; i++) name = name " " $i
+			if ($5 == "LOCAL" || name == "") next
+			if ($7 == "UND") { if (want == "undefined") print ($5 == "WEAK" ? "w" : "U"), name }
+			else if (want == "defined") print ($4 == "IFUNC" ? "i" : "T"), name
+		}'
+}
 bad=0
 say() { printf '  %s: %s\n' "$1" "$2" >&2; bad=1; }
 
@@ -31,7 +50,7 @@ for o in "$@"; do
 	while read -r type name; do
 		case "$type" in
 		i) say "$src" "lesson code may not define '$name' as an ifunc (code that runs before the tests)" ;;
-		*) if ! grep -qx -- "$name" <<<"$interface"; then
+		*) if [ -z "${is_interface[$name]+x}" ]; then
 			case "$name" in
 			main) say "$src" "lesson code may not define main (the test program has its own)" ;;
 			at_* | cr_* | criterion_* | __wrap_* | __real_* | nn_* | bxf_*)
@@ -40,7 +59,7 @@ for o in "$@"; do
 			esac
 		fi ;;
 		esac
-	done < <(nm -g --defined-only "$o" | awk 'NF == 3 { print $2, $3 }')
+	done < <(symbols "$o" defined)
 	# No code that runs before or after the tests.
 	secs=$(readelf -SW "$o" 2>/dev/null | grep -oE '\.(init_array|fini_array|preinit_array|ctors|dtors|init|fini)(\.[0-9]+)?\b' | sort -u | tr '\n' ' ')
 	[ -n "$secs" ] && say "$src" "lesson code may not have constructors or destructors (sections: ${secs% }): nothing may run before or after the tests"
@@ -50,10 +69,10 @@ for o in "$@"; do
 			say "$src" "lesson code may not use a weak reference ('$name')"
 		elif [[ "$name" == *@* ]]; then
 			say "$src" "lesson code may not call a versioned name ('$name')"
-		elif [ "$name" != _GLOBAL_OFFSET_TABLE_ ] && ! grep -qx -- "$name" <<<"$allowed"; then
+		elif [ "$name" != _GLOBAL_OFFSET_TABLE_ ] && [ -z "${is_allowed[$name]+x}" ]; then
 			say "$src" "lesson code may not call '$name' (not among the calls this lesson needs: harness/mk/calls.txt and CALLS in the lesson's lesson.mk)"
 		fi
-	done < <(nm -u "$o" | awk '{ print $1, $2 }')
+	done < <(symbols "$o" undefined)
 	if objdump -d --no-show-raw-insn "$o" 2>/dev/null | grep -qwE 'syscall|sysenter|int +\$0x80'; then
 		say "$src" "lesson code may not make raw system calls (a syscall instruction): call the library function"
 	fi
