@@ -187,12 +187,16 @@ static int read_responses(int fd, int responses)
 }
 
 static atomic_int answered;
+/* A client waited 2 s for its answers in vain: the server is stuck (a
+ * blocking call on the loop). No more rounds, which would each wait as
+ * long: the stop comes next, and says the rest. */
+static atomic_bool stalled;
 
 static void *client(void *arg)
 {
 	int id = (int)(long)arg;
 
-	for (int r = 0; r < N_ROUNDS && !atomic_load(&serve_done); r++) {
+	for (int r = 0; r < N_ROUNDS && !atomic_load(&serve_done) && !atomic_load(&stalled); r++) {
 		char req[512];
 		int fd = client_connect(), n;
 
@@ -217,7 +221,8 @@ static void *client(void *arg)
 			 * (its cheap response came back) before the reset. */
 			static const char slow[] = "GET /heavy?slow HTTP/1.1\r\n\r\nGET /f.txt HTTP/1.1\r\n\r\n";
 
-			read_responses(fd, 4);
+			if (read_responses(fd, 4) < 4)
+				atomic_store(&stalled, true);
 			if (send(fd, slow, sizeof(slow) - 1, MSG_NOSIGNAL) > 0) {
 				struct timespec t = { 0, 5 * 1000 * 1000 };
 
@@ -226,7 +231,10 @@ static void *client(void *arg)
 			vanish(fd);
 			continue;
 		}
-		atomic_fetch_add(&answered, read_responses(fd, 4));
+		n = read_responses(fd, 4);
+		atomic_fetch_add(&answered, n);
+		if (n < 4)
+			atomic_store(&stalled, true);
 		close(fd);
 	}
 	return NULL;
@@ -267,7 +275,7 @@ int main(void)
 	for (int i = 0; i < N_CLIENTS; i++)
 		pthread_join(ct[i], NULL);
 	/* The stop while jobs are out: one more heavy pipeline, left unread. */
-	held = client_connect();
+	held = atomic_load(&stalled) ? -1 : client_connect();
 	if (held >= 0) {
 		static const char req[] = "GET /heavy?last HTTP/1.1\r\n\r\nGET /heavy?last2 HTTP/1.1\r\n\r\n";
 
