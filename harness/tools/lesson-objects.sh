@@ -29,50 +29,58 @@ set -f   # the names are words, never patterns
 for n in $interface; do is_interface[$n]=1; done
 for n in $allowed; do is_allowed[$n]=1; done
 set +f
-# symbols OBJECT defined|undefined: "TYPE NAME" lines, as nm would type
-# them (i: an ifunc; U: undefined, w: weak undefined). readelf, not nm:
-# nm loads the LTO plugin first, ten times the cost of reading the table.
-symbols() {
-	readelf -sW "$1" | awk -v want="$2" '
-		$1 ~ /^[0-9]+:$/ && NF >= 8 {
+# scan OBJECT: what its tables hold, one line each, in one readelf: "def T
+# NAME" (a global definition; i for an ifunc), "use U NAME" (undefined; w
+# when weak), "section NAME" (one that runs code before or after main).
+# readelf, not nm: nm loads the LTO plugin first, ten times the cost.
+scan() {
+	readelf -sSW "$1" 2>/dev/null | awk '
+		/^Symbol table/ { syms = 1; next }
+		!syms && match($0, /\.(init_array|fini_array|preinit_array|ctors|dtors|init|fini)(\.[0-9]+)?([^A-Za-z0-9_]|$)/) {
+			s = substr($0, RSTART, RLENGTH); sub(/[^A-Za-z0-9_.]$/, "", s)
+			if (!(s in seen)) { seen[s] = 1; print "section -", s }
+			next
+		}
+		syms && $1 ~ /^[0-9]+:$/ && NF >= 8 {
 			name = $8; for (i = 9; i <= NF; i++) name = name " " $i
 			if ($5 == "LOCAL" || name == "") next
-			if ($7 == "UND") { if (want == "undefined") print ($5 == "WEAK" ? "w" : "U"), name }
-			else if (want == "defined") print ($4 == "IFUNC" ? "i" : "T"), name
+			if ($7 == "UND") print "use", ($5 == "WEAK" ? "w" : "U"), name
+			else print "def", ($4 == "IFUNC" ? "i" : "T"), name
 		}'
 }
 bad=0
 say() { printf '  %s: %s\n' "$1" "$2" >&2; bad=1; }
 
 for o in "$@"; do
-	src=$(basename "${o%.o}").c
-	# Global definitions: the lesson's functions only.
-	while read -r type name; do
-		case "$type" in
-		i) say "$src" "lesson code may not define '$name' as an ifunc (code that runs before the tests)" ;;
-		*) if [ -z "${is_interface[$name]+x}" ]; then
-			case "$name" in
-			main) say "$src" "lesson code may not define main (the test program has its own)" ;;
-			at_* | cr_* | criterion_* | __wrap_* | __real_* | nn_* | bxf_*)
-				say "$src" "lesson code may not define '$name': that name belongs to the test harness" ;;
-			*) say "$src" "'$name' is global, but only the lesson's functions ($(echo $interface | tr ' ' ',' | sed 's/,/, /g')) may be: make it static" ;;
-			esac
-		fi ;;
+	src=${o##*/}
+	src=${src%.o}.c
+	secs=
+	while read -r what type name; do
+		case "$what" in
+		def)	# Global definitions: the lesson's functions only.
+			if [ "$type" = i ]; then
+				say "$src" "lesson code may not define '$name' as an ifunc (code that runs before the tests)"
+			elif [ -z "${is_interface[$name]+x}" ]; then
+				case "$name" in
+				main) say "$src" "lesson code may not define main (the test program has its own)" ;;
+				at_* | cr_* | criterion_* | __wrap_* | __real_* | nn_* | bxf_*)
+					say "$src" "lesson code may not define '$name': that name belongs to the test harness" ;;
+				*) say "$src" "'$name' is global, but only the lesson's functions ($(echo $interface | tr ' ' ',' | sed 's/,/, /g')) may be: make it static" ;;
+				esac
+			fi ;;
+		use)	# Calls from the allow-list only.
+			if [ "$type" = w ]; then
+				say "$src" "lesson code may not use a weak reference ('$name')"
+			elif [[ "$name" == *@* ]]; then
+				say "$src" "lesson code may not call a versioned name ('$name')"
+			elif [ "$name" != _GLOBAL_OFFSET_TABLE_ ] && [ -z "${is_allowed[$name]+x}" ]; then
+				say "$src" "lesson code may not call '$name' (not among the calls this lesson needs: harness/mk/calls.txt and CALLS in the lesson's lesson.mk)"
+			fi ;;
+		section) secs+="$name " ;;
 		esac
-	done < <(symbols "$o" defined)
+	done < <(scan "$o")
 	# No code that runs before or after the tests.
-	secs=$(readelf -SW "$o" 2>/dev/null | grep -oE '\.(init_array|fini_array|preinit_array|ctors|dtors|init|fini)(\.[0-9]+)?\b' | sort -u | tr '\n' ' ')
 	[ -n "$secs" ] && say "$src" "lesson code may not have constructors or destructors (sections: ${secs% }): nothing may run before or after the tests"
-	# Calls from the allow-list only.
-	while read -r type name; do
-		if [ "$type" = w ] || [ "$type" = v ]; then
-			say "$src" "lesson code may not use a weak reference ('$name')"
-		elif [[ "$name" == *@* ]]; then
-			say "$src" "lesson code may not call a versioned name ('$name')"
-		elif [ "$name" != _GLOBAL_OFFSET_TABLE_ ] && [ -z "${is_allowed[$name]+x}" ]; then
-			say "$src" "lesson code may not call '$name' (not among the calls this lesson needs: harness/mk/calls.txt and CALLS in the lesson's lesson.mk)"
-		fi
-	done < <(symbols "$o" undefined)
 	if objdump -d --no-show-raw-insn "$o" 2>/dev/null | grep -qwE 'syscall|sysenter|int +\$0x80'; then
 		say "$src" "lesson code may not make raw system calls (a syscall instruction): call the library function"
 	fi
