@@ -40,6 +40,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +241,34 @@ static void *client(void *arg)
 	return NULL;
 }
 
+#define ROOT_PREFIX "/tmp/atonce10-drv-"
+
+/* Remove the folders of earlier runs whose process is gone. */
+static void sweep_roots(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *e;
+	char path[300];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, ROOT_PREFIX + 5, strlen(ROOT_PREFIX) - 5) != 0)
+			continue;
+		pid = strtol(e->d_name + strlen(ROOT_PREFIX) - 5, &end, 10);
+		if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s/f.txt", e->d_name);
+		unlink(path);
+		snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
+		rmdir(path);
+	}
+	closedir(d);
+}
+
 int main(void)
 {
 	struct serve_args a;
@@ -250,9 +279,12 @@ int main(void)
 	FILE *f;
 	int held;
 
-	/* One folder per user, not per run: a run that a sanitizer ends
-	 * half-way leaves it behind, and the next run reuses it. */
-	snprintf(root, sizeof(root), "/tmp/atonce10-drv-%d", (int)getuid());
+	/* One folder per run: two drivers may run at once (make test runs
+	 * two implementations side by side, each removes its folder at the
+	 * end). A run that a sanitizer ends half-way leaves its own behind:
+	 * the next run sweeps those first. */
+	sweep_roots();
+	snprintf(root, sizeof(root), "%s%d", ROOT_PREFIX, (int)getpid());
 	mkdir(root, 0755);
 	snprintf(path, sizeof(path), "%s/f.txt", root);
 	if (!(f = fopen(path, "w")))

@@ -184,6 +184,7 @@ lesson_tests() {
 
 	# Every mutant fails on the test that must catch it.
 	local name caught mistake t st attempt
+	prefetch_mutants "$l"
 	while IFS=$'\t' read -r name caught mistake; do
 		[ -n "$name" ] || continue
 		if [ ! -f "harness/$l/mutants/$name.patch" ]; then
@@ -195,7 +196,12 @@ lesson_tests() {
 		# A verdict of SKIP means the machine could not judge just now
 		# (overloaded): ask again, twice at most.
 		for attempt in 1 2 3; do
-			ON_DEMAND=1 timed_run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"; rc=$?
+			if [ "$attempt" = 1 ] && [ -f "$build/$l/mutant-$name/.prefetched" ]; then
+				rc=$(cat "$build/$l/mutant-$name/.prefetched")
+			else
+				ON_DEMAND=1 timed_run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"; rc=$?
+			fi
+			rm -f "$build/$l/mutant-$name/.prefetched"
 			res=$build/$l/mutant-$name/results.tsv
 			grep -q $'\tSKIP\t' "$res" 2>/dev/null || break
 		done
@@ -236,6 +242,33 @@ lesson_tests() {
 	else fail "$l: tests no mutant is mapped to (a check that cannot fail?):$uncovered"; fi
 
 	docs_tests "$l"
+}
+
+# prefetch_mutants LESSON: the mutants whose catching tests may share the
+# machine (none of them in EXCLUSIVE_TESTS) are built and run two at a
+# time, as the grader runs students' shared tests side by side; each
+# leaves its exit status in .prefetched for the loop above, which judges
+# them in order, reruns a SKIP alone, and runs the other mutants alone.
+prefetch_mutants() {
+	local l=$1 name caught mistake t exclusive running=0
+	rm -f "$build/$l"/mutant-*/.prefetched
+	exclusive=" $(manifest "$l" EXCLUSIVE_TESTS) "
+	while IFS=$'\t' read -r name caught mistake; do
+		[ -n "$name" ] && [ -f "harness/$l/mutants/$name.patch" ] || continue
+		for t in ${caught//,/ }; do
+			[[ "$exclusive" == *" $t "* ]] && continue 2
+		done
+		if [ "$running" -ge 2 ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+		(
+			ON_DEMAND=1 timed_run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"
+			echo $? >"$build/$l/mutant-$name/.prefetched"
+		) &
+		running=$((running + 1))
+	done < <(mutants_of "$l")
+	wait
 }
 
 # Mutants whose mistake is a race or a wait that does not wait (RACY_MUTANTS
