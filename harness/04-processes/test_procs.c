@@ -17,6 +17,7 @@
  */
 #include "at_count.h"
 #include "at_latch.h"
+#include "at_proc.h"
 #include "at_test.h"
 #include "at_witness.h"
 #include "procs.h"
@@ -104,24 +105,13 @@ static int count_children(int *zombies, bool kill_them)
 	if (!d)
 		return -1;
 	while ((e = readdir(d)) != NULL) {
-		char path[300], text[512], state;
-		const char *paren;
-		int ppid;
-		FILE *f;
+		char state;
+		pid_t ppid;
 
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(f = fopen(path, "r")))
+		if (!at_proc_stat((pid_t)atoi(e->d_name), 0, &state, &ppid))
 			continue; /* it just ended */
-		if (!fgets(text, sizeof(text), f))
-			text[0] = '\0';
-		fclose(f);
-		/* "pid (name) state ppid ...": the name may hold spaces and
-		 * parentheses, so read from the last ')'. */
-		paren = strrchr(text, ')');
-		if (!paren || sscanf(paren + 1, " %c %d", &state, &ppid) != 2)
-			continue;
 		if (ppid == getpid()) {
 			n++;
 			*zombies += state == 'Z';
@@ -162,20 +152,9 @@ TestSuite(procs, .timeout = 30, .init = setup, .fini = teardown);
 /* The parent of process pid, from /proc (0 if it is gone). */
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], text[512];
-	const char *paren;
-	int ppid = 0;
-	FILE *f;
+	pid_t ppid;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	/* "pid (name) state ppid ...": the name may hold spaces and
-	 * parentheses, so read from the last ')'. */
-	if (fgets(text, sizeof(text), f) && (paren = strrchr(text, ')')))
-		sscanf(paren + 1, " %*c %d", &ppid);
-	fclose(f);
-	return (pid_t)ppid;
+	return at_proc_stat(pid, 0, NULL, &ppid) ? ppid : 0;
 }
 
 /* The first lines of every harness task, in the process that runs it. */
@@ -510,22 +489,6 @@ static long value_of(int i)
 	return i < 4 ? special[i] : (long)i * 1000003L - 77;
 }
 
-/* Has process pid ended: a zombie, or already reaped (gone from /proc)? */
-static bool has_ended(pid_t pid)
-{
-	char path[64], text[512], state = '?';
-	const char *paren;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return true;
-	if (fgets(text, sizeof(text), f) && (paren = strrchr(text, ')')))
-		sscanf(paren + 1, " %c", &state);
-	fclose(f);
-	return state == 'Z' || state == 'X';
-}
-
 /* Wait (bounded) until the process that ran task i + 1 has ended. The
  * first wait that times out breaks the chain for every later one, so
  * wrong code costs one deadline, not one per task. */
@@ -536,7 +499,7 @@ static void wait_for_next_to_end(int i)
 
 	if (next <= 0 || next == getpid())
 		return; /* not a process of its own: nothing to order */
-	while (!atomic_load(&sh->chain_broken) && !has_ended(next)) {
+	while (!atomic_load(&sh->chain_broken) && !at_proc_ended(next)) {
 		if (at_now_ns() > deadline) {
 			atomic_store(&sh->chain_broken, true);
 			return;
@@ -770,23 +733,6 @@ Test(procs, no_leaked_fds, .description = "run_in_processes() closes every descr
 #define QUITTER 3        /* _exit(7) without sending */
 #define SENDER_CRASHER 4 /* sends its result, then crashes */
 
-/* Has process p ended (a zombie, or reaped already)? */
-static bool process_ended(pid_t p)
-{
-	char path[64], buf[256], *rp;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
-	if (!(f = fopen(path, "r")))
-		return true;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
-}
-
 /*
  * Task i's process ends only after task i-1's has (or after 200 ms, so no
  * design can be kept waiting): the children end one at a time, in task
@@ -804,7 +750,7 @@ static void end_after_previous(int i)
 	while (at_now_ns() < end) {
 		pid_t prev = ((volatile struct shared *)sh)->pid[i - 1];
 
-		if (prev > 0 && prev != test_pid && process_ended(prev))
+		if (prev > 0 && prev != test_pid && at_proc_ended(prev))
 			return;
 		at_sleep_ms(1);
 	}
@@ -1008,17 +954,9 @@ static void on_bell(int sig)
 /* The state letter of thread tid of process pid ('S' asleep), 0 if gone. */
 static char state_of(pid_t pid, pid_t tid)
 {
-	char path[96], text[512], state = 0;
-	const char *paren;
-	FILE *f;
+	char state;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	if (fgets(text, sizeof(text), f) && (paren = strrchr(text, ')')))
-		sscanf(paren + 1, " %c", &state);
-	fclose(f);
-	return state;
+	return at_proc_stat(pid, tid, &state, NULL) ? state : 0;
 }
 
 /*

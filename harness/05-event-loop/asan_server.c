@@ -24,6 +24,7 @@
  */
 #include "server.h"
 #include "at_time.h"
+#include "at_proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,18 +116,9 @@ static _Noreturn void run_server(int listen_fd, int stop_fd)
 /* The server's state letter from /proc (R, S, T, Z...), '?' if gone. */
 static char server_state(void)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
+	char state;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)server);
-	if (!(f = fopen(path, "r")))
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
+	return at_proc_stat(server, 0, &state, NULL) ? state : '?';
 }
 
 /* Wait until the server has been asleep for a moment (at most ms). */

@@ -19,6 +19,7 @@
 #include "at_count.h"
 #include "at_driver.h"
 #include "at_gate.h"
+#include "at_proc.h"
 #include "at_server.h"
 #include "at_test.h"
 #include "server.h"
@@ -597,7 +598,7 @@ Test(event_loop, one_thread, .description = "while 16 clients are in progress at
 /* Is every thread of the server asleep (state S, waiting) right now? */
 static bool server_asleep(const struct at_server *s)
 {
-	char path[64], file[128], buf[512], *p;
+	char path[64], state;
 	DIR *d;
 	struct dirent *e;
 	bool all = true;
@@ -607,20 +608,11 @@ static bool server_asleep(const struct at_server *s)
 	if (!(d = opendir(path)))
 		return false;
 	while ((e = readdir(d)) != NULL) {
-		FILE *f;
-		size_t len;
-
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(file, sizeof(file), "%s/%.32s/stat", path, e->d_name);
-		if (!(f = fopen(file, "r")))
-			continue;
-		len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[len] = '\0';
-		/* The state follows the command name, which may hold ')'. */
-		p = strrchr(buf, ')');
-		if (!p || p[1] != ' ' || p[2] != 'S')
+		if (!at_proc_stat(s->pid, (pid_t)atoi(e->d_name), &state, NULL))
+			continue; /* it just ended */
+		if (state != 'S')
 			all = false;
 		n++;
 	}

@@ -29,6 +29,7 @@
  */
 #include "pool.h"
 #include "at_time.h"
+#include "at_proc.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -95,18 +96,9 @@ static atomic_bool first_wait_returned;
 
 static char thread_state(pid_t tid)
 {
-	char path[64], buf[256], *p;
-	FILE *f;
-	size_t n;
+	char state;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	if (!(f = fopen(path, "r")))
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
+	return at_proc_stat(0, tid, &state, NULL) ? state : '?';
 }
 
 static void hold_until_waited(void)

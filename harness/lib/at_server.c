@@ -7,6 +7,7 @@
  */
 #include "at_server.h"
 #include "at_count.h"
+#include "at_proc.h"
 #include "at_time.h"
 
 #include <arpa/inet.h>
@@ -222,24 +223,12 @@ int at_server_fds(struct at_server *s)
 	return count_entries(path);
 }
 
-/* The parent pid in /proc/N/stat: the field after the state, which follows
- * the command name in parentheses (which may itself hold ')'). */
+/* The parent of process pid (a decimal string), -1 when it is gone. */
 static pid_t parent_of(const char *pid)
 {
-	char path[300], buf[512], *p;
-	FILE *f;
-	size_t n;
-	int ppid;
+	pid_t ppid;
 
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %d", &ppid) != 1)
-		return -1;
-	return ppid;
+	return at_proc_stat((pid_t)atoi(pid), 0, NULL, &ppid) ? ppid : -1;
 }
 
 int at_server_children(struct at_server *s)

@@ -74,7 +74,7 @@ SAN_LABEL_asan := ASAN
 # sanitizer. Per implementation only its own files are compiled: the
 # grader builds each lesson for every student.
 DRV_DIR := $(BUILD)/$(LESSON_NAME)/drivers
-DRV_LIB := at_time at_driver_exit
+DRV_LIB := at_time at_driver_exit at_proc
 drv_lib_obj = $(DRV_LIB:%=$(DRV_DIR)/$(1)-%.o)
 san_impl_obj = $(STUDENT_FILES:%.c=$(OUT)/$(1)/%.o)
 # Both kinds of driver: an exit() by the code under test is not a clean run.
