@@ -7,14 +7,22 @@
  *   tsan_pool submit   4 submitters x 250 tasks into a pool of 3; half are
  *                      waited on, half submitted with a NULL handle
  *
+ * Each submitter's first task is held until its submitter has called
+ * pool_wait() on it (and then 200 ms, or until that wait returned): a
+ * pool_wait() that does not wait reads a result not yet there on every
+ * run, not only when the scheduler happens to be slow.
+ *
  * Exit 0 when every task ran exactly once with the right result; 1 when
  * not (a message says what); 66 when ThreadSanitizer reports (the test sets
  * TSAN_OPTIONS=exitcode=66). Compare with harness/03-locks/tsan_locks.c.
  */
 #include "pool.h"
 
+#include "at_time.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,15 +30,33 @@
 #define SUBMITTERS 4
 #define PER_THREAD 250
 #define WORKERS    3
+#define HOLD_MS    200
 
 static atomic_int ran[SUBMITTERS * PER_THREAD];
 static struct pool *pool;
 static atomic_int failures;
+/* Per submitter: it is about to wait on its first task / that wait returned. */
+static atomic_bool waiting_first[SUBMITTERS], returned_first[SUBMITTERS];
+
+/* Wait (at most ms) until *flag is set. */
+static void hold_until(atomic_bool *flag, int ms)
+{
+	int64_t end = at_now_ns() + (int64_t)ms * AT_NS_PER_MS;
+
+	while (!atomic_load(flag) && at_now_ns() < end)
+		at_sleep_ms(1);
+}
 
 static long count_task(void *arg)
 {
 	long i = (long)(intptr_t)arg;
 
+	if (i % PER_THREAD == 0) {
+		int s = (int)(i / PER_THREAD);
+
+		hold_until(&waiting_first[s], 5000);
+		hold_until(&returned_first[s], HOLD_MS);
+	}
 	atomic_fetch_add(&ran[i], 1);
 	return i * 3;
 }
@@ -60,7 +86,12 @@ static void *submitter(void *arg)
 	for (int k = 0; k < PER_THREAD; k += 2) {
 		long got = -1;
 
+		/* The flags say so to the held first task (count_task). */
+		if (k == 0)
+			atomic_store(&waiting_first[base / PER_THREAD], true);
 		rc = pool_wait(h[k], &got);
+		if (k == 0)
+			atomic_store(&returned_first[base / PER_THREAD], true);
 		if (rc != 0)
 			fail("pool_wait", rc);
 		else if (got != (long)(base + k) * 3)
