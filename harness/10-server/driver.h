@@ -241,12 +241,13 @@ static void *client(void *arg)
 	return NULL;
 }
 
-#define ROOT_PREFIX "/tmp/atonce10-drv-"
+#define ROOT_DIR  "/tmp"
+#define ROOT_NAME "atonce10-drv-"   /* then the pid of the run */
 
 /* Remove the folders of earlier runs whose process is gone. */
 static void sweep_roots(void)
 {
-	DIR *d = opendir("/tmp");
+	DIR *d = opendir(ROOT_DIR);
 	struct dirent *e;
 	char path[300];
 
@@ -256,14 +257,14 @@ static void sweep_roots(void)
 		char *end;
 		long pid;
 
-		if (strncmp(e->d_name, ROOT_PREFIX + 5, strlen(ROOT_PREFIX) - 5) != 0)
+		if (strncmp(e->d_name, ROOT_NAME, strlen(ROOT_NAME)) != 0)
 			continue;
-		pid = strtol(e->d_name + strlen(ROOT_PREFIX) - 5, &end, 10);
+		pid = strtol(e->d_name + strlen(ROOT_NAME), &end, 10);
 		if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
-		snprintf(path, sizeof(path), "/tmp/%s/f.txt", e->d_name);
+		snprintf(path, sizeof(path), ROOT_DIR "/%s/f.txt", e->d_name);
 		unlink(path);
-		snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
+		snprintf(path, sizeof(path), ROOT_DIR "/%s", e->d_name);
 		rmdir(path);
 	}
 	closedir(d);
@@ -284,7 +285,7 @@ int main(void)
 	 * end). A run that a sanitizer ends half-way leaves its own behind:
 	 * the next run sweeps those first. */
 	sweep_roots();
-	snprintf(root, sizeof(root), "%s%d", ROOT_PREFIX, (int)getpid());
+	snprintf(root, sizeof(root), ROOT_DIR "/" ROOT_NAME "%d", (int)getpid());
 	mkdir(root, 0755);
 	snprintf(path, sizeof(path), "%s/f.txt", root);
 	if (!(f = fopen(path, "w")))

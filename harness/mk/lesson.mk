@@ -88,21 +88,23 @@ tests: $(OUT)/run
 .PHONY: all tests
 
 # $(call driver_rules,tsan|asan): the objects and the link of one kind.
+# Every object of a driver is compiled alike: the kind's sanitizer flags.
+san_cc = $(CC) $(ALL_CFLAGS) $(SAN_FLAGS_$(1)) $(INCLUDES) -c $< -o $@
 define driver_rules
 $(DRV_DIR)/$(1)_%.o: $(HDIR)/$(1)_%.c
 	@mkdir -p $$(@D)
 	$$(call say,CC,$$<)
-	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(INCLUDES) -c $$< -o $$@
+	$(Q)$$(call san_cc,$(1))
 
 $(DRV_DIR)/$(1)-%.o: harness/lib/%.c
 	@mkdir -p $$(@D)
 	$$(call say,CC,$$<)
-	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(INCLUDES) -c $$< -o $$@
+	$(Q)$$(call san_cc,$(1))
 
 $(OUT)/$(1)/%.o: $(IMPL_DIR)/%.c $(LESSON_OK)
 	@mkdir -p $$(@D)
 	$$(call say,$$(SAN_LABEL_$(1)),$$<)
-	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(INCLUDES) -c $$< -o $$@
+	$(Q)$$(call san_cc,$(1))
 
 $(OUT)/$(1)_%: $(DRV_DIR)/$(1)_%.o $(call san_impl_obj,$(1)) $(call drv_lib_obj,$(1))
 	$$(call say,LD,$$@)

@@ -191,15 +191,13 @@ lesson_tests() {
 			fail "$l: mutant $name is listed but harness/$l/mutants/$name.patch is missing"
 			continue
 		fi
-		# Run only the tests that must catch it: fast, and exact.
-		# (Criterion's filter is an extended glob: */@(a|b).)
 		# A verdict of SKIP means the machine could not judge just now
 		# (overloaded): ask again, twice at most.
 		for attempt in 1 2 3; do
 			if [ "$attempt" = 1 ] && [ -f "$build/$l/mutant-$name/.prefetched" ]; then
 				rc=$(cat "$build/$l/mutant-$name/.prefetched")
 			else
-				ON_DEMAND=1 timed_run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"; rc=$?
+				run_mutant "$l" "$name" "$caught"; rc=$?
 			fi
 			rm -f "$build/$l/mutant-$name/.prefetched"
 			res=$build/$l/mutant-$name/results.tsv
@@ -244,6 +242,12 @@ lesson_tests() {
 	docs_tests "$l"
 }
 
+# run_mutant LESSON NAME CAUGHT: the mutant's catching tests only (fast,
+# and exact; Criterion's filter is an extended glob: */@(a|b)).
+run_mutant() {
+	ON_DEMAND=1 timed_run_impl "$1" "mutant:$2" --filter "*/@(${3//,/|})"
+}
+
 # prefetch_mutants LESSON: the mutants whose catching tests may share the
 # machine (none of them in EXCLUSIVE_TESTS) are built and run two at a
 # time, as the grader runs students' shared tests side by side; each
@@ -263,7 +267,7 @@ prefetch_mutants() {
 			running=$((running - 1))
 		fi
 		(
-			ON_DEMAND=1 timed_run_impl "$l" "mutant:$name" --filter "*/@(${caught//,/|})"
+			run_mutant "$l" "$name" "$caught"
 			echo $? >"$build/$l/mutant-$name/.prefetched"
 		) &
 		running=$((running + 1))
