@@ -52,46 +52,40 @@ M_CC_openmpi := mpicc.openmpi
 M_CC_smpi := smpicc
 M_DEF_smpi := -DHEAT_SMPI
 
-$(M_OBJ)/driver-%.o: $(M_HDIR)/mpi_driver.c $(M_HDIR)/heat_wire.h $(M_HDIR)/pmpi_wrap.h $(LDIR)/heat.h
-	@mkdir -p $(@D)
+$(M_OBJ)/driver-%.o: $(M_HDIR)/mpi_driver.c $(M_HDIR)/heat_wire.h $(M_HDIR)/pmpi_wrap.h $(LDIR)/heat.h | $(M_OBJ)/
 	$(call say,CC,$@)
 	$(Q)$(M_CC_$*) $(M_FLAGS) $(M_DEF_$*) -c -o $@ $< 2>$@.log || { cat $@.log >&2; exit 1; }
 
-$(M_OBJ)/plain-%.o: $(M_HDIR)/mpi_driver.c $(M_HDIR)/heat_wire.h $(LDIR)/heat.h
-	@mkdir -p $(@D)
+$(M_OBJ)/plain-%.o: $(M_HDIR)/mpi_driver.c $(M_HDIR)/heat_wire.h $(LDIR)/heat.h | $(M_OBJ)/
 	$(call say,CC,$@)
 	$(Q)$(M_CC_$*) $(M_FLAGS) -DHEAT_PLAIN -c -o $@ $<
 
-$(M_OBJ)/wrap-%.o: $(M_HDIR)/pmpi_wrap.c $(M_HDIR)/heat_wire.h $(M_HDIR)/pmpi_wrap.h
-	@mkdir -p $(@D)
+$(M_OBJ)/wrap-%.o: $(M_HDIR)/pmpi_wrap.c $(M_HDIR)/heat_wire.h $(M_HDIR)/pmpi_wrap.h | $(M_OBJ)/
 	$(call say,CC,$@)
 	$(Q)$(M_CC_$*) $(M_FLAGS) -c -o $@ $<
 
 # The code under test, once per MPI (smpicc: its globals become private to
 # each simulated rank).
-$(M_OUT)/heat-%.o: $(M_DEPS)
-	@mkdir -p $(@D)
+$(M_OUT)/heat-%.o: $(M_DEPS) | $(M_OUT)/
 	$(call say,CC,$@)
 	$(Q)$(M_CC_$*) $(M_FLAGS) $(M_DEF_$*) -c -o $@ $(M_SRC)/heat.c 2>$@.log || { cat $@.log >&2; exit 1; }
 
 $(M_OUT)/heat-mpich $(M_OUT)/heat-openmpi: $(M_OUT)/heat-%: $(M_OBJ)/driver-%.o $(M_OBJ)/wrap-%.o $(M_OUT)/heat-%.o
 	$(call say,LD,$@)
-	$(Q)$(M_CC_$*) -o $@ $^
+	$(Q)$(M_CC_$*) $(LD_FAST) -o $@ $^
 
 $(M_OUT)/heat-smpi: $(M_OBJ)/driver-smpi.o $(M_OUT)/heat-smpi.o
 	$(call say,LD,$@)
-	$(Q)smpicc -o $@ $^ 2>$@.log || { cat $@.log >&2; exit 1; }
+	$(Q)smpicc $(LD_FAST) -o $@ $^ 2>$@.log || { cat $@.log >&2; exit 1; }
 
 $(M_OUT)/plain-%: $(M_OBJ)/plain-%.o $(M_OUT)/heat-%.o
 	$(call say,LD,$@)
-	$(Q)$(M_CC_$*) -o $@ $^
+	$(Q)$(M_CC_$*) $(LD_FAST) -o $@ $^
 
-$(M_OUT)/cluster.xml: $(M_HDIR)/cluster.xml
-	@mkdir -p $(@D)
+$(M_OUT)/cluster.xml: $(M_HDIR)/cluster.xml | $(M_OUT)/
 	$(Q)cp $< $@
 
-$(M_OUT)/hosts.txt:
-	@mkdir -p $(@D)
+$(M_OUT)/hosts.txt: | $(M_OUT)/
 	$(Q)for i in $$(seq 0 63); do echo node-$$i.rack; done >$@
 
 # Mutants whose mistake is a race or a wait that does not wait: `make test`

@@ -91,24 +91,21 @@ tests: $(OUT)/run
 # Every object of a driver is compiled alike: the kind's sanitizer flags.
 san_cc = $(CC) $(ALL_CFLAGS) $(SAN_FLAGS_$(1)) $(INCLUDES) -c $< -o $@
 define driver_rules
-$(DRV_DIR)/$(1)_%.o: $(HDIR)/$(1)_%.c
-	@mkdir -p $$(@D)
+$(DRV_DIR)/$(1)_%.o: $(HDIR)/$(1)_%.c | $(DRV_DIR)/
 	$$(call say,CC,$$<)
 	$(Q)$$(call san_cc,$(1))
 
-$(DRV_DIR)/$(1)-%.o: harness/lib/%.c
-	@mkdir -p $$(@D)
+$(DRV_DIR)/$(1)-%.o: harness/lib/%.c | $(DRV_DIR)/
 	$$(call say,CC,$$<)
 	$(Q)$$(call san_cc,$(1))
 
-$(OUT)/$(1)/%.o: $(IMPL_DIR)/%.c $(LESSON_OK)
-	@mkdir -p $$(@D)
+$(OUT)/$(1)/%.o: $(IMPL_DIR)/%.c $(LESSON_OK) | $(OUT)/$(1)/
 	$$(call say,$$(SAN_LABEL_$(1)),$$<)
 	$(Q)$$(call san_cc,$(1))
 
 $(OUT)/$(1)_%: $(DRV_DIR)/$(1)_%.o $(call san_impl_obj,$(1)) $(call drv_lib_obj,$(1))
 	$$(call say,LD,$$@)
-	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) -o $$@ $$^ $$(DRIVER_EXIT_LDFLAGS) $$(LDLIBS_EXTRA)
+	$(Q)$$(CC) $$(ALL_CFLAGS) $$(SAN_FLAGS_$(1)) $$(LD_FAST) -o $$@ $$^ $$(DRIVER_EXIT_LDFLAGS) $$(LDLIBS_EXTRA)
 endef
 $(eval $(call driver_rules,tsan))
 $(eval $(call driver_rules,asan))
@@ -126,18 +123,16 @@ $(LESSON_OK): $(IMPL_OBJ) harness/tools/lesson-objects.sh harness/mk/calls.txt $
 
 $(OUT)/run: $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) \
+	$(Q)$(CC) $(ALL_CFLAGS) $(LD_FAST) -o $@ $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) \
 		$(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS)
 
-$(BUILD)/$(LESSON_NAME)/tests/%.o: $(HDIR)/%.c
-	@mkdir -p $(@D)
+$(BUILD)/$(LESSON_NAME)/tests/%.o: $(HDIR)/%.c | $(BUILD)/$(LESSON_NAME)/tests/
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -c $< -o $@
 
 # The code under test: a compile error names the file to fix.
 define impl_rule
-$(OUT)/impl/$(1:.c=.o): $(call source_of,$(1))
-	@mkdir -p $$(@D)
+$(OUT)/impl/$(1:.c=.o): $(call source_of,$(1)) | $(OUT)/impl/
 	$$(call say,CC,$$<)
 	$(Q)$$(CC) $$(ALL_CFLAGS) $$(INCLUDES) -c $$< -o $$@ || { \
 		printf '\n  %s does not compile: fix the error(s) above (each starts with file:line:column).\n\n' '$$<' >&2; \
@@ -176,7 +171,7 @@ $(HDIR)/mutants/%.c: ;
 # implementation for the chapter (`make diagrams` runs it on the solution).
 $(OUT)/pictures: $(HDIR)/pictures.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
+	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) $(LD_FAST) -o $@ $< $(IMPL_OBJ) \
 		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS)
 
 # Optional: harness/NN-name/bench.c compares the implementation with real
@@ -184,7 +179,7 @@ $(OUT)/pictures: $(HDIR)/pictures.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNES
 # lesson's lesson.mk (e.g. GLib, -fopenmp).
 $(OUT)/bench: $(HDIR)/bench.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(BENCH_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) -o $@ $< $(IMPL_OBJ) \
+	$(Q)$(CC) $(ALL_CFLAGS) $(BENCH_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) $(LD_FAST) -o $@ $< $(IMPL_OBJ) \
 		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS) $(BENCH_LDLIBS)
 
 # `make -f harness/mk/lesson.mk LESSON_NAME=... print-VAR`: a manifest
