@@ -34,7 +34,7 @@ HARNESS_OBJ := $(HARNESS_SRC:harness/lib/%.c=$(BUILD)/harness/%.o)
 # the recipe starts), not by a printf: a process per line adds up when the
 # grader builds ten lessons for each student of a class.
 empty :=
-say_fill = $(subst ., ,$(if $(filter CC LD AR,$(1)),.....,$(if $(filter TSAN ASAN,$(1)),...,..)))
+say_fill = $(subst ., ,$(if $(filter CC LD AR,$(1)),.....,$(if $(filter GEN,$(1)),....,$(if $(filter TSAN ASAN,$(1)),...,..))))
 ifeq ($(V),1)
   Q :=
   say =
@@ -54,6 +54,17 @@ $(BUILD)/harness/%.o: harness/lib/%.c | $(BUILD)/harness/
 $(HARNESS_LIB): $(HARNESS_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Test programs load a stand-in for Criterion's libgit2, which only draws
+# the diffs of eq() assertions (none here), instead of the real one and the
+# fifteen libraries behind it: harness/tools/criterion-nogit.sh says why.
+# NOGIT_FLAGS: the link flags it wrote (read by make, no process), to be
+# used by programs in $(BUILD)/NN-name/IMPL/ that depend on $(NOGIT).
+NOGIT := $(BUILD)/harness/nogit/flags
+NOGIT_FLAGS = $(file < $(NOGIT))
+$(NOGIT): harness/tools/criterion-nogit.sh
+	$(call say,GEN,$(@D))
+	$(Q)harness/tools/criterion-nogit.sh $(@D)
 
 # Folders, made once each (an order-only prerequisite, the name ending in
 # "/"), rather than by a mkdir for every object.

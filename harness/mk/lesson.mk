@@ -121,10 +121,10 @@ $(LESSON_OK): $(IMPL_OBJ) harness/tools/lesson-objects.sh harness/mk/calls.txt $
 	$(Q)harness/tools/lesson-objects.sh $(LDIR) '$(CALLS)' $(IMPL_OBJ)
 	$(Q)touch $@
 
-$(OUT)/run: $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK)
+$(OUT)/run: $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK) $(NOGIT)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LD_FAST) -o $@ $(TEST_OBJ) $(IMPL_OBJ) $(HARNESS_LIB) \
-		$(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS)
+		$(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS) $(NOGIT_FLAGS)
 
 $(BUILD)/$(LESSON_NAME)/tests/%.o: $(HDIR)/%.c | $(BUILD)/$(LESSON_NAME)/tests/
 	$(call say,CC,$<)
@@ -169,10 +169,10 @@ $(HDIR)/mutants/%.c: ;
 
 # Optional: harness/NN-name/pictures.c draws timelines of real runs of the
 # implementation for the chapter (`make diagrams` runs it on the solution).
-$(OUT)/pictures: $(HDIR)/pictures.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK)
+$(OUT)/pictures: $(HDIR)/pictures.c $(wildcard $(HDIR)/*.h) $(IMPL_OBJ) $(HARNESS_LIB) $(LESSON_OK) $(NOGIT)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) $(INCLUDES) $(LD_FAST) -o $@ $< $(IMPL_OBJ) \
-		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS)
+		$(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS) $(LDLIBS_EXTRA) $(HARNESS_LDFLAGS) $(NOGIT_FLAGS)
 
 # Optional: harness/NN-name/bench.c compares the implementation with real
 # peers (`make bench LESSON=n`). BENCH_CFLAGS / BENCH_LDLIBS come from the

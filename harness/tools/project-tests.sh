@@ -342,6 +342,23 @@ docs_tests() {
 
 # ---------------------------------------------------------------- course-wide
 course_tests() {
+	section "the test programs"
+	# They load a stand-in for Criterion's libgit2 (criterion-nogit.sh),
+	# which draws no diffs: no test may rely on an eq() assertion's diff.
+	local uses linked
+	uses=$(grep -rnE '\bcr_(assert|expect)\(\s*(not\()?(eq|ne|lt|le|gt|ge|zero)\(' harness \
+		--include='*.c' --include='*.h' | head -n 3)
+	linked=$(ldd "$build/01-interleaving/solution/run" 2>/dev/null | grep 'libgit2')
+	if [ -n "$uses" ]; then
+		fail "no test uses Criterion's eq() assertions (the test programs load no libgit2 to diff them): $uses"
+	elif [ -s "$build/harness/nogit/flags" ] && [[ "$linked" != *harness/nogit/libgit2* ]]; then
+		fail "the test programs load the stand-in libgit2 (ldd says: ${linked:-nothing})"
+	elif [ -s "$build/harness/nogit/flags" ]; then
+		ok "the test programs load a stand-in for Criterion's libgit2 (build/harness/nogit/), and no test uses the eq() assertions it would diff"
+	else
+		ok "the test programs load Criterion's own libgit2 (this Criterion calls more of it than the stand-in has)"
+	fi
+
 	section "diagrams and slides"
 	if harness/tools/diagrams.sh --check >"$log/diagrams" 2>&1; then
 		ok "$(tail -n 1 "$log/diagrams")"

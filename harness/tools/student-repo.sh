@@ -126,7 +126,7 @@ keep() {
 	harness/mk/selftest.mk) return 1 ;;
 	harness/mk/*) return 0 ;;
 	harness/tools/check.sh | harness/tools/lessons.sh | harness/tools/deps.sh | \
-	harness/tools/lesson-objects.sh | harness/tools/watch.sh | harness/tools/reset.sh | \
+	harness/tools/lesson-objects.sh | harness/tools/criterion-nogit.sh | harness/tools/watch.sh | harness/tools/reset.sh | \
 	harness/tools/doctor.sh | harness/tools/probes/* | harness/tools/slides.sh | \
 	harness/tools/bench.sh) return 0 ;;
 	harness/[0-9][0-9]-*/mutants/* | harness/[0-9][0-9]-*/mutants.tsv | \
