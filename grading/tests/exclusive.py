@@ -11,7 +11,8 @@ script finds the same tests without running anything: for each lesson, every
 Test() whose code reaches one of those checks - through its own file's
 functions, the lesson's headers and harness/lib, by call or by naming a
 function it hands on - must be in the list, and every name in the list must
-be a test.
+be a test. PASS_ANYWHERE, the ones the grader tries beside others first
+(keeping only a pass), must be names of the list.
 
   grading/tests/exclusive.py [--list]
 
@@ -145,6 +146,11 @@ def main():
 			bad = 1
 			print('%s: EXCLUSIVE_TESTS in harness/%s/lesson.mk names %s, which no test_*.c defines'
 			      % (lesson, lesson, ' '.join(unknown)))
+		loose = [t for t in lesson_var(lesson, 'PASS_ANYWHERE') if t not in declared]
+		if loose:
+			bad = 1
+			print('%s: PASS_ANYWHERE in harness/%s/lesson.mk names %s, not in EXCLUSIVE_TESTS: only a test '
+			      'that needs the machine alone is tried beside others first' % (lesson, lesson, ' '.join(loose)))
 		if not tests:
 			bad = 1
 			print('%s: no Test() found in harness/%s/test_*.c (is the parser lost?)' % (lesson, lesson))

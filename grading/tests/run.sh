@@ -394,6 +394,28 @@ guard() {   # a check that needs the machine alone, run in a shared run, fails s
 	grep -qE '^parallel	(PASS|SKIP)' "$tmp/guard.tsv"   # alone, it measures
 }
 check "... and one that is not fails, naming EXCLUSIVE_TESTS, when run beside others (ATONCE_SHARED_RUN=1)" guard
+trial() {   # a trial (ATONCE_TRIAL_TESTS): the witness measures beside others, a wrong program fails in ~1 s
+	make -s --no-print-directory -f harness/mk/lesson.mk LESSON_NAME=02-threads IMPL=mutant:serial_join \
+		BUILD="$tmp/build" >/dev/null || return 1
+	local impl o t0
+	for impl in solution mutant-serial_join; do
+		o=$tmp/build/02-threads/$impl
+		t0=$SECONDS
+		ATONCE_SHARED_RUN=1 ATONCE_TRIAL_TESTS='parallel' ATONCE_RESULTS="$tmp/trial.tsv" ATONCE_OUT="$o" \
+			NO_COLOR=1 timeout 60 "$o/run" --filter '*/parallel' >"$tmp/trial.out" 2>&1
+		echo "$impl: $(cat "$tmp/trial.tsv") ($((SECONDS - t0)) s)"
+		# The reference passes, or (a machine too loaded for the trial)
+		# fails saying it is measured again alone: never a skip, never
+		# EXCLUSIVE_TESTS. The serial code fails, its sides never overlapping,
+		# within the trial's second (not the witness's 5 s).
+		if [ "$impl" = solution ]; then
+			grep -qE '^parallel	(PASS|FAIL	.*again with the machine alone)' "$tmp/trial.tsv" || return 1
+		else
+			grep -q '^parallel	FAIL	.*never even overlapped' "$tmp/trial.tsv" && [ $((SECONDS - t0)) -lt 5 ] || return 1
+		fi
+	done
+}
+check "... and one in PASS_ANYWHERE measures in a trial beside others (ATONCE_TRIAL_TESTS): serial code fails it in about a second" trial
 cmp=$tmp/cmp
 grading/tests/mkclass.py "$cmp" --lesson 2 --reference 1 --skeleton 1 \
 	--mutants one_cpu_for_all,unpinned,no_join,serial_join --hostile buys_skip,writes_harness >/dev/null

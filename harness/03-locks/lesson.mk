@@ -14,3 +14,7 @@ HARNESS_LDFLAGS := -Wl,--wrap=pthread_mutex_lock -Wl,--wrap=pthread_mutex_tryloc
 # judge; the crowds that race transfers on every CPU at once):
 # the grader runs them alone, the others beside other students' runs.
 EXCLUSIVE_TESTS := no_lost_update never_overdrawn big_not_parallel fine_parallel
+# Of those, the ones whose pass no load can fake (the witness completed;
+# under the big lock, the second task never started while the first played):
+# the grader tries them beside other students' runs first and keeps a pass.
+PASS_ANYWHERE   := big_not_parallel fine_parallel

@@ -13,3 +13,7 @@ RACY_MUTANTS  := racy_counter
 # judge; the balance of skewed work, which depends on who got a CPU):
 # the grader runs them alone, the others beside other students' runs.
 EXCLUSIVE_TESTS := parallel speedup dynamic_balance
+# Of those, the ones whose pass no load can fake (the witness completed
+# inside map(), and CPU time inside map() outran the wall clock 1.5 to 1):
+# the grader tries them beside other students' runs first and keeps a pass.
+PASS_ANYWHERE   := parallel

@@ -120,12 +120,38 @@ __attribute__((weak)) void at_shared_run_violation(const char *message)
 	abort();
 }
 
-void at_need_machine(const char *what)
+/* Without Criterion nothing names the test (at_test.c's version does). */
+__attribute__((weak)) const char *at_current_test(void)
+{
+	return NULL;
+}
+
+static bool in_shared_run(void)
 {
 	const char *shared = getenv("ATONCE_SHARED_RUN");
+
+	return shared && strcmp(shared, "1") == 0;
+}
+
+bool at_trial_run(void)
+{
+	const char *list = getenv("ATONCE_TRIAL_TESTS"), *me = at_current_test();
+	size_t n;
+
+	if (!in_shared_run() || !list || !me || !*me)
+		return false;
+	n = strlen(me);
+	for (const char *p = list; (p = strstr(p, me)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+void at_need_machine(const char *what)
+{
 	char msg[400];
 
-	if (!shared || strcmp(shared, "1") != 0)
+	if (!in_shared_run() || at_trial_run())
 		return;
 	snprintf(msg, sizeof(msg),
 		 "this test uses %s, which needs the CPUs to itself, but it ran beside other programs "
@@ -279,6 +305,14 @@ enum at_machine at_judge_machine(double bar, char *why, size_t whylen)
 	char cpus[128];
 
 	at_need_machine("the machine judge (at_judge_machine)");
+	if (at_trial_run()) {
+		/* Only a pass counts in a trial, and the judge is asked only on
+		 * the way to a skip or a failure: the machine alone decides. */
+		at_shared_run_violation("not shown in this trial beside other programs (ATONCE_TRIAL_TESTS): "
+					"the grader measures this test again with the machine alone");
+		snprintf(why, whylen, "a trial beside other programs");
+		return AT_MACHINE_BUSY;
+	}
 	now = at_usable_cpus(cpus, sizeof(cpus));
 	at_start = at_usable_cpus_at_start();
 	if (now < 2 && at_start >= 2) {

@@ -16,6 +16,8 @@
 #ifndef AT_CPU_H
 #define AT_CPU_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 /*
@@ -92,6 +94,23 @@ enum at_machine at_judge_machine(double bar, char *why, size_t whylen);
  */
 void at_need_machine(const char *what);
 void at_shared_run_violation(const char *message);
+
+/*
+ * A trial: a test of EXCLUSIVE_TESTS that the grader first runs beside
+ * other students' runs, because a pass there is already a proof (the
+ * lesson's PASS_ANYWHERE: a witness that completed, CPU time outrunning
+ * the wall clock, threads confined by their masks: no load makes a wrong
+ * program do that). The grader names such tests in ATONCE_TRIAL_TESTS of a
+ * shared run; at_need_machine() lets them measure, and it keeps only a
+ * pass: anything else is measured again with the machine alone. So in a
+ * trial the machine judge is not asked (the test fails at once: its answer
+ * would be about other students' load), and the witness waits at most
+ * AT_TRIAL_TIMEOUT_MS (on a machine shared fairly, two CPUs at once finish
+ * its rounds in milliseconds; a wrong program would spin until the end).
+ */
+#define AT_TRIAL_TIMEOUT_MS 1000
+bool at_trial_run(void);
+const char *at_current_test(void);   /* the running test's name, or NULL */
 
 /* Spin on the CPU for ms milliseconds of wall time (a CPU-bound task). */
 void at_burn_ms(int ms);

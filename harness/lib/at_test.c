@@ -20,6 +20,11 @@ void at_shared_run_violation(const char *message)
 	abort();
 }
 
+const char *at_current_test(void)
+{
+	return criterion_current_test ? criterion_current_test->name : NULL;
+}
+
 void at_trace_attach(const char *name, const char *title)
 {
 	struct at_trace *tr = at_trace_global();

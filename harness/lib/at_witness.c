@@ -20,6 +20,8 @@ static inline void cpu_relax(void)
 void at_pingpong_init(struct at_pingpong *pp, long rounds, int timeout_ms)
 {
 	at_need_machine("the ping-pong witness");
+	if (at_trial_run() && timeout_ms > AT_TRIAL_TIMEOUT_MS)
+		timeout_ms = AT_TRIAL_TIMEOUT_MS;
 	atomic_init(&pp->turn, 0);
 	pp->rounds = rounds;
 	pp->timeout_ns = (int64_t)timeout_ms * AT_NS_PER_MS;

@@ -23,7 +23,9 @@ LDIR := lessons/$(LESSON_NAME)
 # the harness's own programs only: tests, pictures, bench), CALLS (what the
 # lesson's code may call beyond harness/mk/calls.txt), RUN_TIMEOUT,
 # BENCH_CFLAGS and BENCH_LDLIBS; EXCLUSIVE_TESTS (the tests that need the
-# CPUs to themselves: the grader runs them alone, the others side by side).
+# CPUs to themselves: the grader runs them alone, the others side by side)
+# and PASS_ANYWHERE (those of them whose pass is a proof on a busy machine
+# too: the grader tries them side by side first, keeping only a pass).
 include $(HDIR)/lesson.mk
 
 ifeq ($(IMPL),student)
