@@ -92,18 +92,18 @@ static double job_s(const char *launcher, int ranks, int n, int steps, double fl
 		snprintf(cmd, sizeof(cmd),
 			 "timeout -k 5 300 smpirun -np %d -platform %s/cluster.xml -hostfile %s/hosts.txt "
 			 "--cfg=smpi/simulate-computation:no --cfg=smpi/host-speed:1Gf --log=root.thres:critical "
-			 "%s/heat-smpi %s %d %d 0 %g 0 %g >%s/out.txt 2>&1",
-			 ranks, bindir, bindir, bindir, dir, n, steps, ALPHA, flops, dir);
+			 "%s/heat-smpi %s %g %g 0 %d,%d,%d,0,0 >%s/out.txt 2>&1",
+			 ranks, bindir, bindir, bindir, dir, ALPHA, flops, ranks, n, steps, dir);
 	else
-		snprintf(cmd, sizeof(cmd), "timeout -k 5 300 %s -n %d %s/plain-%s %s %d %d 0 %g 0 0 300 >%s/out.txt 2>&1",
-			 launcher, ranks, bindir, strstr(launcher, "openmpi") ? "openmpi" : "mpich", dir, n, steps,
-			 ALPHA, dir);
+		snprintf(cmd, sizeof(cmd), "timeout -k 5 300 %s -n %d %s/plain-%s %s %g 0 300 %d,%d,%d,0,0 >%s/out.txt 2>&1",
+			 launcher, ranks, bindir, strstr(launcher, "openmpi") ? "openmpi" : "mpich", dir, ALPHA,
+			 ranks, n, steps, dir);
 	if (system(cmd) == 0)
 		for (int r = 0; r < ranks; r++) {
 			FILE *f;
 			double t;
 
-			snprintf(path, sizeof(path), "%s/rank-%d.txt", dir, r);
+			snprintf(path, sizeof(path), WIRE_RANK_FILE, dir, 0, r);
 			f = fopen(path, "r");
 			if (!f) {
 				worst = -1;

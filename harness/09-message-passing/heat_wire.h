@@ -3,20 +3,27 @@
  * profiling layer (pmpi_wrap.c) tell the tests (test_heat.c), which run
  * the driver under mpirun/smpirun and never share its memory otherwise.
  *
- * Live, in a small file every rank maps (MAP_SHARED), one slot per rank:
- * its pid, where it is (before, inside or after heat_run), and whether it
- * is blocked in an MPI call and on whom. The test watches these slots: when
- * every rank still inside heat_run is blocked and none has moved for a
- * while, nothing can move any more: a deadlock, reported with its cycle.
+ * One job runs several problems in turn (runs: heat_run() on the first
+ * ranks of the job), since each launch of MPI costs far more than the
+ * small problems the tests check.
  *
- * After the run, one text file per rank (OUTDIR/rank-R.txt): pid, block,
- * return value, steps, then the events in order (posts, blocking calls,
- * kernel calls), and rank 0's rod as raw doubles in OUTDIR/grid.bin.
+ * Live, in a small file every rank maps (MAP_SHARED), one slot per run and
+ * rank: its pid, where it is (before, inside or after heat_run), and
+ * whether it is blocked in an MPI call and on whom. The test watches the
+ * slots of the run under way: when every rank still inside heat_run is
+ * blocked and none has moved for a while, nothing can move any more: a
+ * deadlock, reported with its cycle.
+ *
+ * After each run K, one text file per rank of the run
+ * (OUTDIR/run-K.rank-R.txt): pid, block, return value, steps, then the
+ * events in order (posts, blocking calls, kernel calls), and rank 0's rod
+ * as raw doubles in OUTDIR/run-K.grid.bin.
  */
 #ifndef HEAT_WIRE_H
 #define HEAT_WIRE_H
 
 #define WIRE_MAX_RANKS 8
+#define WIRE_MAX_RUNS  8
 #define WIRE_MAGIC     0x68656174
 #define WIRE_ALL       (-1)        /* waits on every rank (a collective) */
 #define WIRE_ANY       (-3)        /* MPI_ANY_SOURCE */
@@ -33,14 +40,20 @@ struct wire_slot {
 	int peer_send;           /* 1: a send to peer is not matched yet; 0: a receive */
 	unsigned long progress;  /* MPI calls and kernel calls completed */
 	char op[24];             /* the MPI call it is blocked in */
+	char world[24];          /* the first MPI call made on MPI_COMM_WORLD in a
+	                            run of fewer ranks than the job, or "" */
 };
 
 struct wire {
-	int magic, nranks;
-	struct wire_slot slot[WIRE_MAX_RANKS];
+	int magic, nranks, nruns;
+	struct wire_slot slot[WIRE_MAX_RUNS][WIRE_MAX_RANKS];   /* [run][rank] */
 };
 
-/* Event kinds, as written in rank-R.txt ("ev KIND A B T": T in ns, from
+/* Run K's files in OUTDIR, written by the driver, read by the test. */
+#define WIRE_RANK_FILE "%s/run-%d.rank-%d.txt"   /* OUTDIR, K, rank */
+#define WIRE_GRID_FILE "%s/run-%d.grid.bin"      /* OUTDIR, K */
+
+/* Event kinds, as written in run-K.rank-R.txt ("ev KIND A B T": T in ns, from
  * CLOCK_MONOTONIC, the same clock in every process of the machine).
  * A kernel event is written when the kernel call starts. */
 enum wire_ev {

@@ -40,7 +40,7 @@ static int load(const char *dir)
 	for (int r = 0; r < RANKS; r++) {
 		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/rank-%d.txt", dir, r);
+		snprintf(path, sizeof(path), WIRE_RANK_FILE, dir, 0, r);
 		f = fopen(path, "r");
 		if (!f)
 			return -1;
@@ -190,8 +190,8 @@ int main(int argc, char **argv)
 	setenv("OMPI_MCA_plm", "isolated", 1);
 	if (!mkdtemp(dir))
 		return 1;
-	snprintf(cmd, sizeof(cmd), "timeout -k 5 60 mpirun.%s -n %d %s/mpi/heat-%s %s %d %d 0 0.3 0 >/dev/null 2>&1",
-		 flavour, RANKS, bindir, flavour, dir, N, STEPS);
+	snprintf(cmd, sizeof(cmd), "timeout -k 5 60 mpirun.%s -n %d %s/mpi/heat-%s %s 0.3 0 60 %d,%d,%d,0,0 >/dev/null 2>&1",
+		 flavour, RANKS, bindir, flavour, dir, RANKS, N, STEPS);
 	if (system(cmd) != 0 || load(dir) != 0) {
 		fprintf(stderr, "pictures: the run failed: %s\n", cmd);
 		return 1;

@@ -20,7 +20,11 @@
  *     two CPUs here, and the grader runs other students beside them);
  *   - every call is logged in order with the kernel's calls (see
  *     mpi_driver.c), so the test can tell whether the requests were posted
- *     before the interior was computed and waited for after.
+ *     before the interior was computed and waited for after;
+ *   - in a run on fewer ranks than the job, a call on MPI_COMM_WORLD
+ *     instead of the communicator heat_run() was given is noted: it
+ *     reaches ranks that are not in the run, and the run hangs or fails,
+ *     so the test can say why.
  */
 #include "heat_wire.h"
 #include "pmpi_wrap.h"
@@ -33,6 +37,7 @@
 
 static struct wire_slot scratch;          /* when no wire file was given */
 static struct wire_slot *me = &scratch;
+static int partial;                       /* the run has fewer ranks than the job */
 
 #define MAX_EVENTS (1 << 18)
 static struct { int kind, a, b; long long t_ns; } events[MAX_EVENTS];
@@ -45,9 +50,15 @@ static struct {
 	int used, peer, send;
 } reqs[MAX_REQS];
 
-void wire_attach(struct wire_slot *slot)
+void wire_attach(struct wire_slot *slot, int part)
 {
-	me = slot;
+	/* Each run's log starts empty, and a request that a faulty run left
+	 * in flight must not be taken for one of the next run's. */
+	memset(&scratch, 0, sizeof(scratch));
+	me = slot ? slot : &scratch;
+	partial = part;
+	n_events = lost_events = 0;
+	memset(reqs, 0, sizeof(reqs));
 }
 
 struct wire_slot *wire_me(void)
@@ -83,6 +94,13 @@ void wire_dump(FILE *f)
 	fprintf(f, "lost %d\n", lost_events);
 	for (int i = 0; i < n_events; i++)
 		fprintf(f, "ev %d %d %d %lld\n", events[i].kind, events[i].a, events[i].b, events[i].t_ns);
+}
+
+/* Note the first call on MPI_COMM_WORLD where it is not the run's world. */
+static void check_comm(MPI_Comm comm, const char *call)
+{
+	if (partial && comm == MPI_COMM_WORLD && !me->world[0])
+		snprintf(me->world, sizeof(me->world), "%s", call);
 }
 
 static int peer_code(int rank)
@@ -204,8 +222,10 @@ out:
 int MPI_Isend(const void *buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
 	      MPI_Request *req)
 {
-	int rc = PMPI_Issend(buf, count, type, dest, tag, comm, req);
+	int rc;
 
+	check_comm(comm, "MPI_Isend");
+	rc = PMPI_Issend(buf, count, type, dest, tag, comm, req);
 	wire_event(EV_POST_SEND, peer_code(dest), tag);
 	if (rc == MPI_SUCCESS)
 		remember(*req, peer_code(dest), 1);
@@ -215,14 +235,17 @@ int MPI_Isend(const void *buf, int count, MPI_Datatype type, int dest, int tag, 
 int MPI_Issend(const void *buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
 	       MPI_Request *req)
 {
+	check_comm(comm, "MPI_Issend");
 	return MPI_Isend(buf, count, type, dest, tag, comm, req);
 }
 
 int MPI_Irecv(void *buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
 	      MPI_Request *req)
 {
-	int rc = PMPI_Irecv(buf, count, type, source, tag, comm, req);
+	int rc;
 
+	check_comm(comm, "MPI_Irecv");
+	rc = PMPI_Irecv(buf, count, type, source, tag, comm, req);
 	wire_event(EV_POST_RECV, peer_code(source), tag);
 	if (rc == MPI_SUCCESS)
 		remember(*req, peer_code(source), 0);
@@ -235,6 +258,7 @@ static int blocking_send(int op, const void *buf, int count, MPI_Datatype type, 
 	MPI_Request r;
 	int rc;
 
+	check_comm(comm, wire_op_name[op]);
 	wire_event(EV_BLOCK, op, peer_code(dest));
 	rc = PMPI_Issend(buf, count, type, dest, tag, comm, &r);
 	if (rc == MPI_SUCCESS) {
@@ -261,6 +285,7 @@ int MPI_Recv(void *buf, int count, MPI_Datatype type, int source, int tag, MPI_C
 	MPI_Request r;
 	int rc;
 
+	check_comm(comm, "MPI_Recv");
 	wire_event(EV_BLOCK, OP_RECV, peer_code(source));
 	rc = PMPI_Irecv(buf, count, type, source, tag, comm, &r);
 	if (rc == MPI_SUCCESS) {
@@ -280,6 +305,7 @@ int MPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, int 
 	MPI_Status st[2];
 	int rc;
 
+	check_comm(comm, "MPI_Sendrecv");
 	wire_event(EV_BLOCK, OP_SENDRECV, peer_code(source));
 	rc = PMPI_Irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, &r[0]);
 	if (rc == MPI_SUCCESS) {
@@ -354,15 +380,17 @@ static void coll_end(int op)
 	wire_event(EV_COLL_END, op, 0);
 }
 
-static void coll_begin(int op)
+static void coll_begin(int op, MPI_Comm comm)
 {
+	check_comm(comm, wire_op_name[op]);
 	wire_event(EV_COLL, op, 0);
 	__atomic_store_n(&me->peer, WIRE_ALL, __ATOMIC_RELAXED);
 	snprintf(me->op, sizeof(me->op), "%s", wire_op_name[op]);
 	__atomic_store_n(&me->waiting, 1, __ATOMIC_RELEASE);
 }
 
-/* A collective posted in its nonblocking form (rc), waited for by polling. */
+/* A collective posted in its nonblocking form (rc), waited for by polling
+ * (also the driver's own, through wire_wait()). */
 static int coll_wait(int rc, MPI_Request *r)
 {
 	int flag = 0, rounds = 0;
@@ -386,13 +414,18 @@ void wire_barrier(MPI_Comm comm)
 	coll_wait(PMPI_Ibarrier(comm, &r), &r);
 }
 
+int wire_wait(int rc, MPI_Request *r)
+{
+	return coll_wait(rc, r);
+}
+
 int MPI_Allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype type, MPI_Op op,
 		  MPI_Comm comm)
 {
 	MPI_Request r;
 	int rc;
 
-	coll_begin(OP_ALLREDUCE);
+	coll_begin(OP_ALLREDUCE, comm);
 	rc = coll_wait(PMPI_Iallreduce(sendbuf, recvbuf, count, type, op, comm, &r), &r);
 	coll_end(OP_ALLREDUCE);
 	return rc;
@@ -404,7 +437,7 @@ int MPI_Reduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype type,
 	MPI_Request r;
 	int rc;
 
-	coll_begin(OP_REDUCE);
+	coll_begin(OP_REDUCE, comm);
 	rc = coll_wait(PMPI_Ireduce(sendbuf, recvbuf, count, type, op, root, comm, &r), &r);
 	coll_end(OP_REDUCE);
 	return rc;
@@ -415,7 +448,7 @@ int MPI_Bcast(void *buf, int count, MPI_Datatype type, int root, MPI_Comm comm)
 	MPI_Request r;
 	int rc;
 
-	coll_begin(OP_BCAST);
+	coll_begin(OP_BCAST, comm);
 	rc = coll_wait(PMPI_Ibcast(buf, count, type, root, comm, &r), &r);
 	coll_end(OP_BCAST);
 	return rc;
@@ -427,7 +460,7 @@ int MPI_Gather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *
 	MPI_Request r;
 	int rc;
 
-	coll_begin(OP_GATHER);
+	coll_begin(OP_GATHER, comm);
 	rc = coll_wait(PMPI_Igather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm,
 				    &r), &r);
 	coll_end(OP_GATHER);
@@ -441,7 +474,7 @@ int MPI_Gatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void 
 	MPI_Request r;
 	int rc;
 
-	coll_begin(OP_GATHERV);
+	coll_begin(OP_GATHERV, comm);
 	rc = coll_wait(PMPI_Igatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root,
 				     comm, &r), &r);
 	coll_end(OP_GATHERV);
@@ -454,7 +487,7 @@ int MPI_Allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, voi
 	MPI_Request r;
 	int rc;
 
-	coll_begin(OP_ALLGATHER);
+	coll_begin(OP_ALLGATHER, comm);
 	rc = coll_wait(PMPI_Iallgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, &r), &r);
 	coll_end(OP_ALLGATHER);
 	return rc;
@@ -465,8 +498,22 @@ int MPI_Barrier(MPI_Comm comm)
 	MPI_Request r;
 	int rc;
 
-	coll_begin(OP_BARRIER);
+	coll_begin(OP_BARRIER, comm);
 	rc = coll_wait(PMPI_Ibarrier(comm, &r), &r);
 	coll_end(OP_BARRIER);
 	return rc;
+}
+
+/* ---- who am I: not blocking, only checked for the communicator ---------- */
+
+int MPI_Comm_rank(MPI_Comm comm, int *rank)
+{
+	check_comm(comm, "MPI_Comm_rank");
+	return PMPI_Comm_rank(comm, rank);
+}
+
+int MPI_Comm_size(MPI_Comm comm, int *size)
+{
+	check_comm(comm, "MPI_Comm_size");
+	return PMPI_Comm_size(comm, size);
 }

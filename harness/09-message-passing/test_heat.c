@@ -9,12 +9,15 @@
  * cluster of 64 nodes?
  *
  * The code under test runs inside MPI jobs (harness/09-message-passing/
- * mpi_driver.c, built per MPI by lesson.mk), never in this process. Each
- * job is started in a process group of its own and killed at its deadline.
- * While it runs, every rank publishes in a shared file whether it is
- * blocked in MPI and on whom (pmpi_wrap.c): when every rank still in
- * heat_run() is blocked and nothing has moved for STALL_MS, nothing can
- * move again, and the test reports the cycle instead of waiting.
+ * mpi_driver.c, built per MPI by lesson.mk), never in this process. A job
+ * runs one or more problems in turn (runs), each on a communicator of the
+ * job's first ranks: one launch of MPI costs more than all of a test's
+ * problems. Each job is started in a process group of its own and killed
+ * at the deadline of the run under way. While it runs, every rank
+ * publishes in a shared file whether it is blocked in MPI and on whom
+ * (pmpi_wrap.c): when every rank of the run still in heat_run() is
+ * blocked and nothing has moved for STALL_MS, nothing can move again, and
+ * the test reports the cycle instead of waiting.
  */
 #include "at_test.h"
 #include "heat.h"
@@ -34,9 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JOB_MS      30000   /* the most any one job may take */
+#define JOB_MS      30000   /* the most any one run of a job may take */
 #define STALL_MS    3000    /* every rank blocked, nothing moving: a deadlock */
-#define NET_S       "45"    /* coreutils timeout around each job, should this test die */
+#define NET_S       45      /* coreutils timeout around a job of one run (JOB_MS more
+                               per further run), should this test die */
 #define MAX_RANKS   64
 #define ALPHA       0.3     /* the harness's physics (not the chapter's 0.25) */
 #define SIM_N       16384   /* the simulated rod ... */
@@ -83,7 +87,14 @@ static enum flavour real_mpi(void)
 	return F_MPICH;
 }
 
-/* ---- one job ------------------------------------------------------------- */
+/* ---- one job, several runs ----------------------------------------------- */
+
+/*
+ * A job is one launch of MPI; it runs its problems in turn, each on the
+ * first ranks of the job (mpi_driver.c): launching costs about half a
+ * CPU-second, whatever the job then does, far more than these problems.
+ */
+#define MAX_RUNS WIRE_MAX_RUNS
 
 struct ev {
 	int kind, a, b;
@@ -97,21 +108,45 @@ struct rank_info {
 	struct ev *ev;
 };
 
-struct job {
+/* One problem of a job, heat_run() on its first `ranks` ranks, and what came of it. */
+struct run {
 	/* the problem */
-	enum flavour f;
 	int ranks, n, max_steps, kind;
-	double tol, flops;
-	bool sync_sim;            /* SMPI: every send synchronous */
+	double tol;
 	/* what happened */
-	bool started;             /* the code under test was called */
-	bool timed_out, deadlock;
-	int status;               /* the launcher's wait status */
+	bool timed_out, deadlock; /* the job was killed during this run */
 	char why[1024];           /* deadlock: who waits on whom */
-	char out[4096];           /* the end of the launcher's output */
+	char world[96];           /* who called MPI on MPI_COMM_WORLD instead of comm, or "" */
 	struct rank_info r[MAX_RANKS];
 	double *grid;             /* rank 0's rod, n values, or NULL */
 };
+
+struct job {
+	enum flavour f;
+	double flops;
+	bool sync_sim;            /* SMPI: every send synchronous */
+	int ranks;                /* as many as its largest run needs */
+	int n_runs;
+	struct run run[MAX_RUNS];
+	/* what happened */
+	bool started;             /* the code under test was called */
+	int status;               /* the launcher's wait status */
+	char out[4096];           /* the end of the launcher's output */
+};
+
+/* One more problem for the job (runs in the order added). */
+static struct run *add_run(struct job *j, int ranks, int n, int max_steps, double tol, int kind)
+{
+	struct run *u = &j->run[j->n_runs];
+
+	cr_assert(j->n_runs < MAX_RUNS && ranks >= 1 && ranks <= MAX_RANKS, "a job of more than %d runs or %d ranks",
+		  MAX_RUNS, MAX_RANKS);
+	j->n_runs++;
+	u->ranks = ranks, u->n = n, u->max_steps = max_steps, u->tol = tol, u->kind = kind;
+	if (ranks > j->ranks)
+		j->ranks = ranks;
+	return u;
+}
 
 static long now_ms(void)
 {
@@ -138,21 +173,27 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-/* Who waits on whom, from the live slots: "rank 0 is blocked in MPI_Send,
- * sending to rank 1; rank 1 ...", and the cycle when there is one. */
-static void describe_stall(const struct wire *w, int ranks, char *buf, size_t len)
+/* Who waits on whom, from one run's live slots: "rank 0 is blocked in
+ * MPI_Send, sending to rank 1; rank 1 ...", and the cycle when there is one;
+ * "" when no rank is blocked in MPI. */
+static void describe_stall(const struct wire_slot *slot, int ranks, char *buf, size_t len)
 {
 	size_t o = 0;
-	int next[WIRE_MAX_RANKS];
+	int next[WIRE_MAX_RANKS], waiting = 0;
 
 	buf[0] = '\0';
 	for (int r = 0; r < ranks && r < WIRE_MAX_RANKS; r++) {
-		const struct wire_slot *s = &w->slot[r];
+		const struct wire_slot *s = &slot[r];
 
 		next[r] = -1;
 		if (s->phase >= PH_RETURNED)
 			o += snprintf(buf + o, len - o, "rank %d has returned from heat_run() after %d step(s); ",
 				      r, s->steps);
+		else if (s->phase == PH_START)
+			o += snprintf(buf + o, len - o, "rank %d has not called heat_run() yet; ", r);
+		else if (!s->waiting)
+			/* Its op and peer are those of its last wait, if any. */
+			o += snprintf(buf + o, len - o, "rank %d is in heat_run(), not blocked in MPI; ", r);
 		else if (s->peer == WIRE_ALL)
 			o += snprintf(buf + o, len - o, "rank %d is in %.23s, waiting for every rank; ", r, s->op);
 		else if (s->peer >= 0) {
@@ -161,8 +202,13 @@ static void describe_stall(const struct wire *w, int ranks, char *buf, size_t le
 				      s->peer_send ? "send to" : "receive from", s->peer);
 		} else
 			o += snprintf(buf + o, len - o, "rank %d is blocked in %.23s; ", r, s->op);
+		waiting += s->phase == PH_RUNNING && s->waiting;
 		if (o >= len)
 			return;
+	}
+	if (!waiting) {
+		buf[0] = '\0';   /* nobody waits on anybody: no stall to describe */
+		return;
 	}
 	/* Follow "waits on" from each rank: a rank seen twice closes a cycle. */
 	for (int start = 0; start < ranks && start < WIRE_MAX_RANKS; start++) {
@@ -188,49 +234,65 @@ static void describe_stall(const struct wire *w, int ranks, char *buf, size_t le
 		buf[o - 2] = '\0';   /* no cycle: drop the last "; " */
 }
 
-/* Read OUTDIR/rank-R.txt of every rank and rank 0's grid. */
-static void collect(struct job *j, const char *dir)
+/* Read one rank's OUTDIR/run-K.rank-R.txt. */
+static void collect_rank(struct rank_info *ri, const char *path)
 {
-	char path[PATH_MAX + 64], line[256];
+	char line[256];
+	FILE *f = fopen(path, "r");
+	int cap = 0;
+
+	if (!f)
+		return;
+	ri->reported = true;
+	while (fgets(line, sizeof(line), f)) {
+		struct ev e;
+
+		if (sscanf(line, "ev %d %d %d", &e.kind, &e.a, &e.b) == 3) {
+			if (ri->n_ev == cap) {
+				cap = cap ? 2 * cap : 1024;
+				ri->ev = realloc(ri->ev, (size_t)cap * sizeof(*ri->ev));
+				cr_assert(ri->ev, "out of memory");
+			}
+			ri->ev[ri->n_ev++] = e;
+		} else if (sscanf(line, "pid %d", &ri->pid) == 1 || sscanf(line, "size %d", &ri->size) == 1 ||
+			   sscanf(line, "block %d %d", &ri->first, &ri->count) == 2 ||
+			   sscanf(line, "rc %d", &ri->rc) == 1 || sscanf(line, "steps %d", &ri->steps) == 1 ||
+			   sscanf(line, "time %lf", &ri->time) == 1) {
+		}
+	}
+	fclose(f);
+}
+
+/* Run k's files: every rank's report and rank 0's rod. */
+static void collect_run(struct run *u, const char *dir, int k)
+{
+	char path[PATH_MAX + 64];
 	FILE *f;
 
-	for (int r = 0; r < j->ranks; r++) {
-		struct rank_info *ri = &j->r[r];
-		int cap = 0;
-
-		snprintf(path, sizeof(path), "%s/rank-%d.txt", dir, r);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		ri->reported = true;
-		while (fgets(line, sizeof(line), f)) {
-			struct ev e;
-
-			if (sscanf(line, "ev %d %d %d", &e.kind, &e.a, &e.b) == 3) {
-				if (ri->n_ev == cap) {
-					cap = cap ? 2 * cap : 1024;
-					ri->ev = realloc(ri->ev, (size_t)cap * sizeof(*ri->ev));
-					cr_assert(ri->ev, "out of memory");
-				}
-				ri->ev[ri->n_ev++] = e;
-			} else if (sscanf(line, "pid %d", &ri->pid) == 1 || sscanf(line, "size %d", &ri->size) == 1 ||
-				   sscanf(line, "block %d %d", &ri->first, &ri->count) == 2 ||
-				   sscanf(line, "rc %d", &ri->rc) == 1 || sscanf(line, "steps %d", &ri->steps) == 1 ||
-				   sscanf(line, "time %lf", &ri->time) == 1) {
-			}
-		}
-		fclose(f);
+	for (int r = 0; r < u->ranks; r++) {
+		snprintf(path, sizeof(path), WIRE_RANK_FILE, dir, k, r);
+		collect_rank(&u->r[r], path);
 	}
-	snprintf(path, sizeof(path), "%s/grid.bin", dir);
+	snprintf(path, sizeof(path), WIRE_GRID_FILE, dir, k);
 	f = fopen(path, "rb");
 	if (f) {
-		j->grid = calloc((size_t)j->n, sizeof(double));
-		if (j->grid && fread(j->grid, sizeof(double), (size_t)j->n, f) != (size_t)j->n) {
-			free(j->grid);
-			j->grid = NULL;
+		u->grid = calloc((size_t)u->n, sizeof(double));
+		if (u->grid && fread(u->grid, sizeof(double), (size_t)u->n, f) != (size_t)u->n) {
+			free(u->grid);
+			u->grid = NULL;
 		}
 		fclose(f);
 	}
+}
+
+/* Read every run's files, and the end of the launcher's output. */
+static void collect(struct job *j, const char *dir)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	for (int k = 0; k < j->n_runs; k++)
+		collect_run(&j->run[k], dir, k);
 	snprintf(path, sizeof(path), "%s/started", dir);
 	if (j->f == F_SMPI && access(path, F_OK) == 0)
 		j->started = true;
@@ -251,27 +313,28 @@ static void collect(struct job *j, const char *dir)
 static void kill_job(pid_t pg, const struct wire *w)
 {
 	kill(-pg, SIGKILL);
-	for (int r = 0; w && r < WIRE_MAX_RANKS; r++)
-		if (w->slot[r].pid > 0)
-			kill(w->slot[r].pid, SIGKILL);
+	for (int k = 0; w && k < WIRE_MAX_RUNS; k++)
+		for (int r = 0; r < WIRE_MAX_RANKS; r++)
+			if (w->slot[k][r].pid > 0)
+				kill(w->slot[k][r].pid, SIGKILL);
 }
 
-/* exec the launcher with the driver (in the child). */
+/* exec the launcher with the driver and its runs (in the child). */
 static void launch(const struct job *j, const char *dir)
 {
-	char prog[PATH_MAX], platform[PATH_MAX], hosts[PATH_MAX], np[16], n[16], steps[16], tol[64],
-		alpha[64], kind[16], flops[64], out[PATH_MAX + 64];
-	int fd;
+	static char prog[PATH_MAX], platform[PATH_MAX], hosts[PATH_MAX], np[16], net[16], alarm_s[16],
+		alpha[64], flops[64], spec[MAX_RUNS][128], out[PATH_MAX + 64];
+	const char *argv[32 + MAX_RUNS];
+	int fd, a = 0;
 
 	snprintf(prog, sizeof(prog), "%s/mpi/%s", out_dir(), flavour_prog[j->f]);
 	snprintf(platform, sizeof(platform), "%s/mpi/cluster.xml", out_dir());
 	snprintf(hosts, sizeof(hosts), "%s/mpi/hosts.txt", out_dir());
 	snprintf(np, sizeof(np), "%d", j->ranks);
-	snprintf(n, sizeof(n), "%d", j->n);
-	snprintf(steps, sizeof(steps), "%d", j->max_steps);
-	snprintf(tol, sizeof(tol), "%.17g", j->tol);
+	/* The nets, should this test die: each run may take up to JOB_MS. */
+	snprintf(net, sizeof(net), "%d", NET_S + JOB_MS / 1000 * (j->n_runs - 1));
+	snprintf(alarm_s, sizeof(alarm_s), "%d", NET_S + 15 + JOB_MS / 1000 * (j->n_runs - 1));
 	snprintf(alpha, sizeof(alpha), "%.17g", ALPHA);
-	snprintf(kind, sizeof(kind), "%d", j->kind);
 	snprintf(flops, sizeof(flops), "%.17g", j->flops);
 	snprintf(out, sizeof(out), "%s/out.txt", dir);
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -293,30 +356,37 @@ static void launch(const struct job *j, const char *dir)
 	setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 1);
 	setenv("OMPI_MCA_plm", "isolated", 1);
 	setenv("OMPI_MCA_mpi_yield_when_idle", "1", 1);
+	argv[a++] = "timeout", argv[a++] = "-k", argv[a++] = "2", argv[a++] = net;
 	switch (j->f) {
 	case F_MPICH:
-		execlp("timeout", "timeout", "-k", "2", NET_S, "mpirun.mpich", "-n", np, prog, dir, n, steps, tol, alpha, kind, flops,
-		       (char *)NULL);
+		argv[a++] = "mpirun.mpich", argv[a++] = "-n", argv[a++] = np;
 		break;
 	case F_OPENMPI:
-		execlp("timeout", "timeout", "-k", "2", NET_S, "mpirun.openmpi", "-n", np, prog, dir, n, steps, tol, alpha, kind,
-		       flops, (char *)NULL);
+		argv[a++] = "mpirun.openmpi", argv[a++] = "-n", argv[a++] = np;
 		break;
 	case F_SMPI:
 		/* Simulated time only: the real CPU time of the code is not
 		 * measured (it depends on this machine's load); the kernel
 		 * declares each cell's flops instead. */
-		execlp("timeout", "timeout", "-k", "2", NET_S, "smpirun", "-np", np, "-platform", platform, "-hostfile", hosts,
-		       "--cfg=smpi/simulate-computation:no", "--cfg=smpi/host-speed:1Gf",
-		       j->sync_sim ? "--cfg=smpi/send-is-detached-thresh:0" : "--cfg=smpi/send-is-detached-thresh:65536",
-		       "--log=root.thres:critical", "--log=ker_engine.thres:info", prog, dir, n, steps, tol,
-		       alpha, kind, flops, (char *)NULL);
+		argv[a++] = "smpirun", argv[a++] = "-np", argv[a++] = np, argv[a++] = "-platform";
+		argv[a++] = platform, argv[a++] = "-hostfile", argv[a++] = hosts;
+		argv[a++] = "--cfg=smpi/simulate-computation:no", argv[a++] = "--cfg=smpi/host-speed:1Gf";
+		argv[a++] = j->sync_sim ? "--cfg=smpi/send-is-detached-thresh:0" : "--cfg=smpi/send-is-detached-thresh:65536";
+		argv[a++] = "--log=root.thres:critical", argv[a++] = "--log=ker_engine.thres:info";
 		break;
 	}
+	argv[a++] = prog, argv[a++] = dir, argv[a++] = alpha, argv[a++] = flops, argv[a++] = alarm_s;
+	for (int k = 0; k < j->n_runs; k++) {
+		const struct run *u = &j->run[k];
+
+		snprintf(spec[k], sizeof(spec[k]), "%d,%d,%d,%.17g,%d", u->ranks, u->n, u->max_steps, u->tol, u->kind);
+		argv[a++] = spec[k];
+	}
+	argv[a] = NULL;
+	execvp(argv[0], (char *const *)argv);
 	_exit(127);
 }
 
-/* Run a job to its end, its deadlock, or its deadline. */
 static const char *runs_root(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -324,33 +394,155 @@ static const char *runs_root(void)
 	return t && *t ? t : "/tmp";
 }
 
-static void run_job(struct job *j)
+/* A fresh scratch folder for the job, and its live slots (NULL for SMPI). */
+static struct wire *job_dir(const struct job *j, char *dir, size_t len)
 {
 	static int seq;
-	char dir[PATH_MAX], wpath[PATH_MAX + 64];
-	struct wire *w = NULL;
-	unsigned long last_progress = 0;
-	long start = now_ms(), stall_since = -1;
-	pid_t pid;
+	char wpath[PATH_MAX + 64];
+	struct wire *w;
 	int fd;
 
-	/* Scratch under TMPDIR, not beside the drivers: the grader keeps the
-	 * build folder read-only, so code under test cannot swap a driver. */
-	snprintf(dir, sizeof(dir), "%s/atonce-09-runs", runs_root());
+	/* Under TMPDIR, not beside the drivers: the grader keeps the build
+	 * folder read-only, so code under test cannot swap a driver. */
+	snprintf(dir, len, "%s/atonce-09-runs", runs_root());
 	mkdir(dir, 0700);
-	snprintf(dir, sizeof(dir), "%s/atonce-09-runs/%d-%d", runs_root(), (int)getpid(), seq++);
+	snprintf(dir, len, "%s/atonce-09-runs/%d-%d", runs_root(), (int)getpid(), seq++);
 	remove_dir(dir);
 	cr_assert(mkdir(dir, 0755) == 0, "cannot create %s: %s", dir, strerror(errno));
+	if (j->f == F_SMPI)
+		return NULL;
 	snprintf(wpath, sizeof(wpath), "%s/wire", dir);
-	if (j->f != F_SMPI) {
-		fd = open(wpath, O_RDWR | O_CREAT | O_TRUNC, 0644);
-		cr_assert(fd >= 0 && ftruncate(fd, sizeof(*w)) == 0, "cannot create %s", wpath);
-		w = mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		close(fd);
-		cr_assert(w != MAP_FAILED, "mmap %s", wpath);
-		w->nranks = j->ranks;
-		w->magic = WIRE_MAGIC;
+	fd = open(wpath, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert(fd >= 0 && ftruncate(fd, sizeof(*w)) == 0, "cannot create %s", wpath);
+	w = mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert(w != MAP_FAILED, "mmap %s", wpath);
+	w->nranks = j->ranks;
+	w->nruns = j->n_runs;
+	w->magic = WIRE_MAGIC;
+	return w;
+}
+
+/* The run under way: the last one a rank has entered (the driver lets no
+ * rank into run k + 1 before every rank is done with run k). */
+static int current_run(const struct job *j, const struct wire *w)
+{
+	int cur = 0;
+
+	for (int k = 0; k < j->n_runs; k++)
+		for (int r = 0; r < j->run[k].ranks; r++)
+			if (__atomic_load_n(&w->slot[k][r].phase, __ATOMIC_ACQUIRE) != PH_START)
+				cur = k;
+	return cur;
+}
+
+/* Every rank of the run started, some still inside heat_run(), every one
+ * of those blocked in MPI. *progress: the calls its ranks completed. */
+static bool all_blocked(const struct wire_slot *slot, int ranks, unsigned long *progress)
+{
+	int running = 0, blocked = 0, all_started = 1;
+
+	*progress = 0;
+	for (int r = 0; r < ranks && r < WIRE_MAX_RANKS; r++) {
+		const struct wire_slot *s = &slot[r];
+		int ph = __atomic_load_n(&s->phase, __ATOMIC_ACQUIRE);
+
+		all_started &= ph != PH_START;
+		running += ph == PH_RUNNING;
+		blocked += ph == PH_RUNNING && __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE);
+		*progress += __atomic_load_n(&s->progress, __ATOMIC_RELAXED);
 	}
+	return all_started && running > 0 && blocked == running;
+}
+
+/*
+ * Wait for the job to end; kill it when a run is past its deadline (JOB_MS
+ * from its start; without live slots, JOB_MS per run from the launch) or
+ * deadlocked (every rank of the run blocked, no call completed anywhere
+ * for STALL_MS). Returns the run killed, or -1; *deadlock says which way.
+ */
+static int watch(struct job *j, pid_t pid, const struct wire *w, bool *deadlock)
+{
+	unsigned long last_progress = 0, progress = 0;
+	long since = now_ms(), stall_since = -1, limit = w ? JOB_MS : (long)JOB_MS * j->n_runs;
+	int cur = 0;
+
+	for (;;) {
+		int now_in = w ? current_run(j, w) : 0;
+
+		if (waitpid(pid, &j->status, WNOHANG) == pid)
+			return -1;
+		if (now_in != cur) {
+			/* A new run: its own deadline, its own stall. */
+			cur = now_in;
+			since = now_ms(), stall_since = -1;
+		}
+		if (now_ms() - since > limit) {
+			*deadlock = false;
+			break;
+		}
+		if (w && all_blocked(w->slot[cur], j->run[cur].ranks, &progress) && progress == last_progress) {
+			if (stall_since < 0)
+				stall_since = now_ms();
+			else if (now_ms() - stall_since > STALL_MS) {
+				*deadlock = true;
+				break;
+			}
+		} else
+			stall_since = -1;
+		if (w)
+			last_progress = progress;
+		usleep(10000);
+	}
+	if (w)
+		describe_stall(w->slot[cur], j->run[cur].ranks, j->run[cur].why, sizeof(j->run[cur].why));
+	kill_job(pid, w);
+	waitpid(pid, &j->status, 0);
+	return cur;
+}
+
+/* What the live slots know once the job is over: whether any rank started,
+ * each rank's steps and return value even if it was killed before it wrote
+ * its report, and who called MPI on MPI_COMM_WORLD. */
+static void read_slots(struct job *j, const struct wire *w)
+{
+	for (int k = 0; k < j->n_runs; k++) {
+		struct run *u = &j->run[k];
+
+		for (int r = 0; r < u->ranks && r < WIRE_MAX_RANKS; r++) {
+			const struct wire_slot *s = &w->slot[k][r];
+
+			j->started |= s->phase != PH_START;
+			u->r[r].steps = s->steps;
+			u->r[r].rc = s->rc;
+			u->r[r].pid = s->pid;
+			if (s->world[0] && !u->world[0])
+				snprintf(u->world, sizeof(u->world), "rank %d called %.23s on MPI_COMM_WORLD", r, s->world);
+		}
+	}
+}
+
+/* The first run some rank of which did not report: where a job that
+ * died without live slots to tell (SimGrid) was. */
+static int first_unreported(const struct job *j)
+{
+	for (int k = 0; k < j->n_runs; k++)
+		for (int r = 0; r < j->run[k].ranks; r++)
+			if (!j->run[k].r[r].reported)
+				return k;
+	return j->n_runs - 1;
+}
+
+/* Run the job to its end, or to the deadlock or deadline of one of its runs. */
+static void run_job(struct job *j)
+{
+	char dir[PATH_MAX];
+	struct wire *w;
+	bool deadlock = false;
+	pid_t pid;
+	int killed;
+
+	w = job_dir(j, dir, sizeof(dir));
 	/* No Criterion call in the child: its assertions talk to the runner. */
 	pid = fork();
 	if (pid == 0) {
@@ -359,72 +551,24 @@ static void run_job(struct job *j)
 	}
 	cr_assert(pid > 0, "fork: %s", strerror(errno));
 	setpgid(pid, pid);
-	for (;;) {
-		int st;
-
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			j->status = st;
-			break;
-		}
-		if (now_ms() - start > JOB_MS) {
-			j->timed_out = true;
-			if (w)
-				describe_stall(w, j->ranks, j->why, sizeof(j->why));
-			kill_job(pid, w);
-			waitpid(pid, &j->status, 0);
-			break;
-		}
-		if (w) {
-			/* All started, some still inside heat_run(), every one of
-			 * those blocked in MPI, and no call completed anywhere. */
-			int running = 0, blocked = 0, all_started = 1;
-			unsigned long progress = 0;
-
-			for (int r = 0; r < j->ranks && r < WIRE_MAX_RANKS; r++) {
-				const struct wire_slot *s = &w->slot[r];
-				int ph = __atomic_load_n(&s->phase, __ATOMIC_ACQUIRE);
-
-				all_started &= ph != PH_START;
-				running += ph == PH_RUNNING;
-				blocked += ph == PH_RUNNING && __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE);
-				progress += __atomic_load_n(&s->progress, __ATOMIC_RELAXED);
-			}
-			if (all_started && running > 0 && blocked == running && progress == last_progress) {
-				if (stall_since < 0)
-					stall_since = now_ms();
-				else if (now_ms() - stall_since > STALL_MS) {
-					j->deadlock = true;
-					describe_stall(w, j->ranks, j->why, sizeof(j->why));
-					kill_job(pid, w);
-					waitpid(pid, &j->status, 0);
-					break;
-				}
-			} else
-				stall_since = -1;
-			last_progress = progress;
-		}
-		usleep(10000);
-	}
+	killed = watch(j, pid, w, &deadlock);
 	if (w) {
-		for (int r = 0; r < j->ranks && r < WIRE_MAX_RANKS; r++)
-			if (w->slot[r].phase != PH_START)
-				j->started = true;
-		/* A rank that returned but was killed before it wrote its file. */
-		for (int r = 0; r < j->ranks && r < WIRE_MAX_RANKS; r++) {
-			j->r[r].steps = w->slot[r].steps;
-			j->r[r].rc = w->slot[r].rc;
-			j->r[r].pid = w->slot[r].pid;
-		}
+		read_slots(j, w);
 		munmap(w, sizeof(*w));
 	}
 	kill(-pid, SIGKILL);   /* anything left of the job's process group */
 	collect(j, dir);
-	if (j->f == F_SMPI && strstr(j->out, "Deadlock detected")) {
+	if (killed < 0 && j->f == F_SMPI && strstr(j->out, "Deadlock detected")) {
 		const char *d = strstr(j->out, "Deadlock detected");
 		const char *e = strstr(d, "Stalling SMPI");
 
-		j->deadlock = true;
-		snprintf(j->why, sizeof(j->why), "SimGrid: %.*s", e ? (int)(e - d) : 600, d);
+		killed = first_unreported(j);
+		deadlock = true;
+		snprintf(j->run[killed].why, sizeof(j->run[killed].why), "SimGrid: %.*s", e ? (int)(e - d) : 600, d);
+	}
+	if (killed >= 0) {
+		j->run[killed].deadlock = deadlock;
+		j->run[killed].timed_out = !deadlock;
 	}
 	if (!getenv("ATONCE_KEEP_RUNS"))
 		remove_dir(dir);
@@ -432,9 +576,11 @@ static void run_job(struct job *j)
 
 static void free_job(struct job *j)
 {
-	for (int r = 0; r < j->ranks; r++)
-		free(j->r[r].ev);
-	free(j->grid);
+	for (int k = 0; k < j->n_runs; k++) {
+		for (int r = 0; r < j->run[k].ranks; r++)
+			free(j->run[k].r[r].ev);
+		free(j->run[k].grid);
+	}
 }
 
 /* The first line of the launcher's output worth showing. */
@@ -472,19 +618,26 @@ static const char *rc_name(int rc)
 	}
 }
 
-/* The job ran to its end, every rank returned 0: else fail saying how not. */
-static void check_completed(const struct job *j, const char *what)
+/* The run ended, every rank of it returned 0: else fail saying how not. */
+static void check_completed(const struct job *j, const struct run *u, const char *what)
 {
-	AT_CHECK(!j->deadlock, "%s: deadlock, killed after %d s with no rank able to move: %s", what,
-		 STALL_MS / 1000, j->why);
-	AT_CHECK(!j->timed_out, "%s: still running after %d s, killed: %s", what, JOB_MS / 1000,
-		 j->why[0] ? j->why : "(no rank was blocked in MPI: a loop that does not end?)");
-	for (int r = 0; r < j->ranks; r++) {
-		AT_REQUIRE(j->r[r].reported, "%s: rank %d never reported back (the job ended with status %d): %s",
+	/* First: on MPI_COMM_WORLD, a run of fewer ranks than the job talks
+	 * to ranks outside it, which never answer: the cause of what follows. */
+	AT_CHECK(!u->world[0],
+		 "%s: %s, not on comm: heat_run() must use the communicator it is given, not MPI_COMM_WORLD (here comm holds the first %d of the job's %d ranks, the others are not in heat_run())%s%s",
+		 what, u->world, u->ranks, j->ranks,
+		 u->deadlock ? "; the run deadlocked: " : u->timed_out ? "; the run was killed at its deadline: " : "",
+		 u->deadlock || u->timed_out ? u->why : "");
+	AT_CHECK(!u->deadlock, "%s: deadlock, killed after %d s with no rank able to move: %s", what,
+		 STALL_MS / 1000, u->why);
+	AT_CHECK(!u->timed_out, "%s: still running after %d s, killed: %s", what, JOB_MS / 1000,
+		 u->why[0] ? u->why : "(no rank was blocked in MPI: a loop that does not end?)");
+	for (int r = 0; r < u->ranks; r++) {
+		AT_REQUIRE(u->r[r].reported, "%s: rank %d never reported back (the job ended with status %d): %s",
 			 what, r, WIFEXITED(j->status) ? WEXITSTATUS(j->status) : 128 + WTERMSIG(j->status),
 			 out_excerpt(j));
-		AT_REQUIRE(j->r[r].rc == 0, "%s: heat_run() returned %d on rank %d: %s", what, j->r[r].rc, r,
-			 rc_name(j->r[r].rc));
+		AT_REQUIRE(u->r[r].rc == 0, "%s: heat_run() returned %d on rank %d: %s", what, u->r[r].rc, r,
+			 rc_name(u->r[r].rc));
 	}
 }
 
@@ -532,19 +685,19 @@ static int owner(int n, int ranks, int i)
 }
 
 /* Rank 0's rod equals the sequential loop's, bit for bit; steps agree. */
-static void check_result(const struct job *j, const char *what)
+static void check_result(const struct run *u, const char *what)
 {
-	double *want = calloc((size_t)j->n, sizeof(double));
-	int steps = sequential(j->n, j->max_steps, j->tol, j->kind, want);
+	double *want = calloc((size_t)u->n, sizeof(double));
+	int steps = sequential(u->n, u->max_steps, u->tol, u->kind, want);
 
-	for (int r = 0; r < j->ranks; r++)
-		AT_REQUIRE(j->r[r].steps == steps, "%s: rank %d ran %d step(s), the sequential loop %d", what, r,
-			 j->r[r].steps, steps);
-	AT_CHECK(j->grid, "%s: rank 0 gathered no rod", what);
-	for (int i = 0; i < j->n; i++)
-		AT_REQUIRE(memcmp(&j->grid[i], &want[i], sizeof(double)) == 0,
+	for (int r = 0; r < u->ranks; r++)
+		AT_REQUIRE(u->r[r].steps == steps, "%s: rank %d ran %d step(s), the sequential loop %d", what, r,
+			 u->r[r].steps, steps);
+	AT_CHECK(u->grid, "%s: rank 0 gathered no rod", what);
+	for (int i = 0; i < u->n; i++)
+		AT_REQUIRE(memcmp(&u->grid[i], &want[i], sizeof(double)) == 0,
 			 "%s: cell %d (in rank %d's block, if blocks are split evenly) is %.17g, the sequential loop gives %.17g",
-			 what, i, owner(j->n, j->ranks, i), j->grid[i], want[i]);
+			 what, i, owner(u->n, u->ranks, i), u->grid[i], want[i]);
 	free(want);
 }
 
@@ -616,10 +769,9 @@ static void read_log(const struct rank_info *ri, int rank, int ranks, struct rea
 					continue;
 				if (interior && ((has_l && !(rl && sl)) || (has_r && !(rr && sr))))
 					snprintf(rd->order, sizeof(rd->order),
-						 "step %d, rank %d: the interior (cell %d) was computed before the %s to %s neighbour %s posted",
-						 rd->steps + 1, rank, i, (has_l && !rl) || (has_r && !rr) ? "receive from" : "send",
-						 has_l && !(rl && sl) ? "its left" : "its right",
-						 (has_l && !rl) || (has_r && !rr) ? "was" : "was");
+						 "step %d, rank %d: the interior (cell %d) was computed before the %s %s neighbour was posted",
+						 rd->steps + 1, rank, i, (has_l && !rl) || (has_r && !rr) ? "receive from" : "send to",
+						 has_l && !(rl && sl) ? "its left" : "its right");
 				else if (interior && waited)
 					snprintf(rd->order, sizeof(rd->order),
 						 "step %d, rank %d: the interior (cell %d) was computed after %s: nothing was left to overlap with the messages in flight",
@@ -644,10 +796,12 @@ out:
 	free(cov);
 }
 
+/* A job of one run, on all its ranks. */
 static struct job job_of(enum flavour f, int ranks, int n, int max_steps, double tol, int kind)
 {
-	struct job j = { .f = f, .ranks = ranks, .n = n, .max_steps = max_steps, .tol = tol, .kind = kind };
+	struct job j = { .f = f };
 
+	add_run(&j, ranks, n, max_steps, tol, kind);
 	return j;
 }
 
@@ -697,53 +851,56 @@ Test(heat, block, .description = "heat_block() splits n cells among 1 to 8 ranks
 Test(heat, processes, .description = "4 ranks of a real MPI, 103 cells: 4 distinct processes, each computing exactly its own block at every step (the harness's kernel records which cells each rank computed)")
 {
 	struct job j = job_of(real_mpi(), 4, 103, 12, 0, 0);
+	const struct run *u = &j.run[0];
 	int pids[4], cells = 0;
 
 	AT_HINT("every rank computes its own block (heat_block(n, size, rank)) and only that: rank 0 does not do the others' work");
 	run_job(&j);
 	require_started(&j);
-	check_completed(&j, "4 ranks");
+	check_completed(&j, u, "4 ranks");
 	for (int r = 0; r < 4; r++) {
 		struct reading rd;
 
-		pids[r] = j.r[r].pid;
+		pids[r] = u->r[r].pid;
 		AT_CHECK(pids[r] > 0 && pids[r] != getpid(), "rank %d reported pid %d", r, pids[r]);
 		for (int q = 0; q < r; q++)
 			AT_CHECK(pids[q] != pids[r], "ranks %d and %d are the same process (pid %d)", q, r, pids[r]);
-		read_log(&j.r[r], r, 4, &rd);
+		read_log(&u->r[r], r, 4, &rd);
 		AT_CHECK(!rd.cover[0], "%s", rd.cover);
-		AT_CHECK(rd.steps == j.r[r].steps,
+		AT_CHECK(rd.steps == u->r[r].steps,
 			 "rank %d computed its %d cells completely in %d step(s) but ran %d: a rank must compute its whole block at every step, and no other cell",
-			 r, j.r[r].count, rd.steps, j.r[r].steps);
-		cells += j.r[r].count;
+			 r, u->r[r].count, rd.steps, u->r[r].steps);
+		cells += u->r[r].count;
 	}
 	AT_CHECK(cells == 103, "the 4 blocks hold %d cells, not 103", cells);
 	AT_MEASURED("4 processes (pids %d %d %d %d), blocks of %d %d %d %d cells, each computed by its rank at each of %d steps",
-		    pids[0], pids[1], pids[2], pids[3], j.r[0].count, j.r[1].count, j.r[2].count, j.r[3].count,
-		    j.r[0].steps);
+		    pids[0], pids[1], pids[2], pids[3], u->r[0].count, u->r[1].count, u->r[2].count, u->r[3].count,
+		    u->r[0].steps);
 	free_job(&j);
 	AT_END();
 }
 
-Test(heat, results, .description = "on 1, 2, 3 and 4 ranks a rod of 37 cells (uneven blocks), on 4 ranks rods of 7 cells and of 4 (one cell each): rank 0 gathers the rod the sequential loop computes, bit for bit, after 15 steps")
+Test(heat, results, .description = "on 1, 2, 3 and 4 ranks a rod of 37 cells (uneven blocks), on 4 ranks rods of 7 cells and of 4 (one cell each): rank 0 gathers the rod the sequential loop computes, bit for bit, after 15 steps (the six runs in one job of 4 ranks, each on a communicator of its first ranks)")
 {
 	static const struct { int ranks, n; } runs[] = { { 1, 37 }, { 2, 37 }, { 3, 37 }, { 4, 37 }, { 4, 7 }, { 4, 4 } };
-	enum flavour f = real_mpi();
+	struct job j = { .f = real_mpi() };
 	int k;
 
 	AT_HINT("halos refreshed at every step from both neighbours, the fixed temperatures beyond the two ends, and the gather in rank order with each rank's count and offset");
-	for (k = 0; k < (int)(sizeof(runs) / sizeof(runs[0])); k++) {
+	/* One job of 4 ranks runs all six, in turn. */
+	for (k = 0; k < (int)(sizeof(runs) / sizeof(runs[0])); k++)
+		add_run(&j, runs[k].ranks, runs[k].n, 15, 0, 0);
+	run_job(&j);
+	require_started(&j);
+	for (k = 0; k < j.n_runs; k++) {
 		char what[64];
-		struct job j = job_of(f, runs[k].ranks, runs[k].n, 15, 0, 0);
 
-		snprintf(what, sizeof(what), "%d rank(s), %d cells", runs[k].ranks, runs[k].n);
-		run_job(&j);
-		require_started(&j);
-		check_completed(&j, what);
-		check_result(&j, what);
-		free_job(&j);
+		snprintf(what, sizeof(what), "%d rank(s), %d cells", j.run[k].ranks, j.run[k].n);
+		check_completed(&j, &j.run[k], what);
+		check_result(&j.run[k], what);
 	}
-	AT_MEASURED("%d runs on %s, every rod equal to the sequential loop's, bit for bit", k, flavour_name[f]);
+	AT_MEASURED("%d runs on %s, every rod equal to the sequential loop's, bit for bit", k, flavour_name[j.f]);
+	free_job(&j);
 	AT_END();
 }
 
@@ -757,8 +914,8 @@ Test(heat, safe_exchange, .description = "with every send made synchronous (thro
 
 		run_job(&j);
 		require_started(&j);
-		check_completed(&j, "3 ranks, synchronous sends");
-		check_result(&j, "3 ranks, synchronous sends");
+		check_completed(&j, &j.run[0], "3 ranks, synchronous sends");
+		check_result(&j.run[0], "3 ranks, synchronous sends");
 		free_job(&j);
 	}
 	AT_MEASURED("3 ranks ran 30 steps with every send synchronous: no deadlock");
@@ -768,19 +925,20 @@ Test(heat, safe_exchange, .description = "with every send made synchronous (thro
 Test(heat, overlap, .description = "3 ranks, 60 cells, 10 steps: at every step each rank posts its receives and sends to each neighbour before computing a cell that needs no halo, computes all of those before any blocking call, and its edge cells only after a wait")
 {
 	struct job j = job_of(real_mpi(), 3, 60, 10, 0, 0);
+	const struct run *u = &j.run[0];
 	int steps = 0;
 
 	AT_HINT("post (MPI_Irecv, MPI_Isend), then the interior cells 2 .. count-1, then MPI_Waitall, then cells 1 and count");
 	run_job(&j);
 	require_started(&j);
-	check_completed(&j, "3 ranks");
+	check_completed(&j, u, "3 ranks");
 	for (int r = 0; r < 3; r++) {
 		struct reading rd;
 
-		read_log(&j.r[r], r, 3, &rd);
+		read_log(&u->r[r], r, 3, &rd);
 		AT_CHECK(!rd.cover[0], "%s", rd.cover);
 		AT_CHECK(!rd.order[0], "%s", rd.order);
-		AT_CHECK(rd.steps == j.r[r].steps && rd.steps == 10, "rank %d computed %d whole steps of 10", r, rd.steps);
+		AT_CHECK(rd.steps == u->r[r].steps && rd.steps == 10, "rank %d computed %d whole steps of 10", r, rd.steps);
 		steps += rd.steps;
 	}
 	AT_MEASURED("%d rank-steps, each: posted, interior computed with the messages in flight, waited, edges", steps);
@@ -788,25 +946,28 @@ Test(heat, overlap, .description = "3 ranks, 60 cells, 10 steps: at every step e
 	AT_END();
 }
 
-Test(heat, convergence, .description = "a cold rod with a hot end, on 3 and 4 ranks: every rank stops at the same step as the sequential loop (the first step whose largest change over the whole rod is below tol), and a rank that stops alone is reported, not waited for")
+Test(heat, convergence, .description = "a cold rod with a hot end, on 3 and 4 ranks: every rank stops at the same step as the sequential loop (the first step whose largest change over the whole rod is below tol), and a rank that stops alone is reported, not waited for (both runs in one job of 4 ranks)")
 {
-	enum flavour f = real_mpi();
+	struct job j = { .f = real_mpi() };
 	int steps = 0;
 
 	AT_HINT("after each step, MPI_Allreduce(MPI_MAX) of each rank's largest change: every rank gets the same number and takes the same decision");
-	for (int ranks = 3; ranks <= 4; ranks++) {
+	/* One job of 4 ranks: the run on 3, then the run on 4. */
+	for (int ranks = 3; ranks <= 4; ranks++)
+		add_run(&j, ranks, 24, 5000, 0.2, 1);
+	run_job(&j);
+	require_started(&j);
+	for (int k = 0; k < j.n_runs; k++) {
+		const struct run *u = &j.run[k];
 		char what[64];
-		struct job j = job_of(f, ranks, 24, 5000, 0.2, 1);
 
-		snprintf(what, sizeof(what), "%d ranks, tol 0.2", ranks);
-		run_job(&j);
-		require_started(&j);
-		check_completed(&j, what);
-		check_result(&j, what);
-		AT_CHECK(j.r[0].steps < 5000, "%s: never converged", what);
-		steps = j.r[0].steps;
-		free_job(&j);
+		snprintf(what, sizeof(what), "%d ranks, tol 0.2", u->ranks);
+		check_completed(&j, u, what);
+		check_result(u, what);
+		AT_CHECK(u->r[0].steps < 5000, "%s: never converged", what);
+		steps = u->r[0].steps;
 	}
+	free_job(&j);
 	AT_MEASURED("every rank stopped after %d steps (on 4 ranks), as the sequential loop does", steps);
 	AT_END();
 }
@@ -821,9 +982,9 @@ Test(heat, open_mpi, .description = "the same code on Open MPI: 3 ranks, the col
 
 		run_job(&j);
 		require_started(&j);
-		check_completed(&j, "Open MPI, 3 ranks, tol 0.2");
-		check_result(&j, "Open MPI, 3 ranks, tol 0.2");
-		AT_MEASURED("Open MPI: 3 ranks stopped after %d steps, the rod equal to the sequential loop's", j.r[0].steps);
+		check_completed(&j, &j.run[0], "Open MPI, 3 ranks, tol 0.2");
+		check_result(&j.run[0], "Open MPI, 3 ranks, tol 0.2");
+		AT_MEASURED("Open MPI: 3 ranks stopped after %d steps, the rod equal to the sequential loop's", j.run[0].r[0].steps);
 		free_job(&j);
 	}
 	AT_END();
@@ -841,21 +1002,22 @@ Test(heat, sim_scaling, .description = "on a simulated cluster of 64 nodes (SimG
 		AT_SKIP("SimGrid is not installed here (smpicc): harness/tools/deps.sh mpi installs it");
 	for (int k = 0; k < 2; k++) {
 		struct job j = job_of(F_SMPI, counts[k], SIM_N, SIM_STEPS, 0, 0);
+		const struct run *u = &j.run[0];
 		char what[64];
 
 		j.flops = SIM_FLOPS;
 		j.sync_sim = true;
 		snprintf(what, sizeof(what), "simulated, %d rank(s)", counts[k]);
 		run_job(&j);
-		AT_CHECK(!j.deadlock, "%s: %s", what, j.why);
+		AT_CHECK(!u->deadlock, "%s: %s", what, u->why);
 		require_started(&j);
-		check_completed(&j, what);
+		check_completed(&j, u, what);
 		if (k == 0)
-			check_result(&j, what);
-		AT_CHECK(j.r[0].time > 0, "%s: no simulated time", what);
-		eff[k] = ideal / j.r[0].time / counts[k];
+			check_result(u, what);
+		AT_CHECK(u->r[0].time > 0, "%s: no simulated time", what);
+		eff[k] = ideal / u->r[0].time / counts[k];
 		o += snprintf(line + o, sizeof(line) - o, "%s%d: %.2f ms (eff. %.2f)", k ? ", " : "", counts[k],
-			      1e3 * j.r[0].time, eff[k]);
+			      1e3 * u->r[0].time, eff[k]);
 		free_job(&j);
 	}
 	AT_MEASURED("simulated time (sequential loop: %.2f ms), %s", 1e3 * ideal, line);
