@@ -389,9 +389,9 @@ static void coll_begin(int op, MPI_Comm comm)
 	__atomic_store_n(&me->waiting, 1, __ATOMIC_RELEASE);
 }
 
-/* A collective posted in its nonblocking form (rc), waited for by polling
- * (also the driver's own, through wire_wait()). */
-static int coll_wait(int rc, MPI_Request *r)
+/* A request just posted (rc: the post's result), waited for by polling:
+ * the collectives' nonblocking forms, and the driver's own requests. */
+int wire_wait(int rc, MPI_Request *r)
 {
 	int flag = 0, rounds = 0;
 
@@ -411,12 +411,7 @@ void wire_barrier(MPI_Comm comm)
 {
 	MPI_Request r;
 
-	coll_wait(PMPI_Ibarrier(comm, &r), &r);
-}
-
-int wire_wait(int rc, MPI_Request *r)
-{
-	return coll_wait(rc, r);
+	wire_wait(PMPI_Ibarrier(comm, &r), &r);
 }
 
 int MPI_Allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype type, MPI_Op op,
@@ -426,7 +421,7 @@ int MPI_Allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype ty
 	int rc;
 
 	coll_begin(OP_ALLREDUCE, comm);
-	rc = coll_wait(PMPI_Iallreduce(sendbuf, recvbuf, count, type, op, comm, &r), &r);
+	rc = wire_wait(PMPI_Iallreduce(sendbuf, recvbuf, count, type, op, comm, &r), &r);
 	coll_end(OP_ALLREDUCE);
 	return rc;
 }
@@ -438,7 +433,7 @@ int MPI_Reduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype type,
 	int rc;
 
 	coll_begin(OP_REDUCE, comm);
-	rc = coll_wait(PMPI_Ireduce(sendbuf, recvbuf, count, type, op, root, comm, &r), &r);
+	rc = wire_wait(PMPI_Ireduce(sendbuf, recvbuf, count, type, op, root, comm, &r), &r);
 	coll_end(OP_REDUCE);
 	return rc;
 }
@@ -449,7 +444,7 @@ int MPI_Bcast(void *buf, int count, MPI_Datatype type, int root, MPI_Comm comm)
 	int rc;
 
 	coll_begin(OP_BCAST, comm);
-	rc = coll_wait(PMPI_Ibcast(buf, count, type, root, comm, &r), &r);
+	rc = wire_wait(PMPI_Ibcast(buf, count, type, root, comm, &r), &r);
 	coll_end(OP_BCAST);
 	return rc;
 }
@@ -461,7 +456,7 @@ int MPI_Gather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *
 	int rc;
 
 	coll_begin(OP_GATHER, comm);
-	rc = coll_wait(PMPI_Igather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm,
+	rc = wire_wait(PMPI_Igather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm,
 				    &r), &r);
 	coll_end(OP_GATHER);
 	return rc;
@@ -475,7 +470,7 @@ int MPI_Gatherv(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void 
 	int rc;
 
 	coll_begin(OP_GATHERV, comm);
-	rc = coll_wait(PMPI_Igatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root,
+	rc = wire_wait(PMPI_Igatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root,
 				     comm, &r), &r);
 	coll_end(OP_GATHERV);
 	return rc;
@@ -488,7 +483,7 @@ int MPI_Allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, voi
 	int rc;
 
 	coll_begin(OP_ALLGATHER, comm);
-	rc = coll_wait(PMPI_Iallgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, &r), &r);
+	rc = wire_wait(PMPI_Iallgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, &r), &r);
 	coll_end(OP_ALLGATHER);
 	return rc;
 }
@@ -499,7 +494,7 @@ int MPI_Barrier(MPI_Comm comm)
 	int rc;
 
 	coll_begin(OP_BARRIER, comm);
-	rc = coll_wait(PMPI_Ibarrier(comm, &r), &r);
+	rc = wire_wait(PMPI_Ibarrier(comm, &r), &r);
 	coll_end(OP_BARRIER);
 	return rc;
 }

@@ -11,8 +11,7 @@ ST_OBJ := $(ST_SRC:harness/selftest/%.c=$(BUILD)/selftest/%.o)
 
 all: $(BUILD)/selftest/run $(BUILD)/selftest/runner_cases
 
-$(BUILD)/selftest/%.o: harness/selftest/%.c
-	@mkdir -p $(@D)
+$(BUILD)/selftest/%.o: harness/selftest/%.c | $(BUILD)/selftest/
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -Iharness/lib -c $< -o $@
 
@@ -20,8 +19,7 @@ $(BUILD)/selftest/run: $(ST_OBJ) $(HARNESS_LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(ST_OBJ) $(HARNESS_LIB) $(CRITERION_LIBS) $(WRAP_LDFLAGS)
 
-$(BUILD)/selftest/runner_cases: harness/selftest/runner/cases.c $(HARNESS_LIB)
-	@mkdir -p $(@D)
+$(BUILD)/selftest/runner_cases: harness/selftest/runner/cases.c $(HARNESS_LIB) | $(BUILD)/selftest/
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(CRITERION_CFLAGS) -Iharness/lib -o $@ $< $(HARNESS_LIB) \
 		$(CRITERION_LIBS) $(WRAP_LDFLAGS)

@@ -46,11 +46,11 @@ check_one() {
 	# make's own "*** Error" lines say nothing the compiler did not: drop them.
 	if ! make --no-print-directory -s -j"$(nproc)" -f harness/mk/lesson.mk \
 		LESSON_NAME="$l" IMPL="$impl" BUILD="$build" ${V:+V=$V} >"$out/build.log" 2>&1; then
-		grep -v -e '^make\(\[[0-9]*\]\)\?: \*\*\*' -e '^  \(CC\|LD\|AR\|TSAN\|ASAN\|PATCH\) ' "$out/build.log"
+		grep -v -e '^make\(\[[0-9]*\]\)\?: \*\*\*' -e '^  \(CC\|LD\|AR\|GEN\|TSAN\|ASAN\|PATCH\) ' "$out/build.log"
 		printf '  FAIL    build               the tests could not be built: nothing was measured\n'
 		return 1
 	fi
-	grep -v '^  \(CC\|LD\|AR\|TSAN\|ASAN\|PATCH\) ' "$out/build.log"   # warnings, if any
+	grep -v '^  \(CC\|LD\|AR\|GEN\|TSAN\|ASAN\|PATCH\) ' "$out/build.log"   # warnings, if any
 	mkdir -p "$traces" && rm -f "$traces"/*.json "$traces"/*.dot "$traces"/*.svg
 	limit=$(manifest "$l" RUN_TIMEOUT)
 	# Every run of code under test sits under coreutils timeout: the suites
