@@ -62,6 +62,21 @@ static void note_cpus(struct at_pingpong *pp, int side)
 	atomic_store(&pp->mask[side & 1], m);
 }
 
+/* Both sides have started (their masks are written before their plays are
+ * counted) and neither may leave the same single CPU: the rounds can only
+ * be taken in turns by preemption, whatever the load, so waiting out the
+ * deadline would prove nothing more (at_pingpong_verdict() says NO either
+ * way). Mistakes that pin the threads cost a failing run no time then. */
+static bool one_cpu_for_both(struct at_pingpong *pp)
+{
+	uint64_t m;
+
+	if (atomic_load(&pp->plays[0]) == 0 || atomic_load(&pp->plays[1]) == 0)
+		return false;
+	m = atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1]);
+	return m != 0 && (m & (m - 1)) == 0;
+}
+
 void at_pingpong_play(struct at_pingpong *pp, int side)
 {
 	int64_t deadline = start_clock(pp) + pp->timeout_ns;
@@ -91,7 +106,7 @@ void at_pingpong_play(struct at_pingpong *pp, int side)
 		}
 		/* Not our turn: spin. Reading the clock costs ~20 ns, so only
 		 * every 1024 spins. */
-		if ((++spins & 1023) == 0 && at_now_ns() >= deadline) {
+		if ((++spins & 1023) == 0 && (at_now_ns() >= deadline || one_cpu_for_both(pp))) {
 			if (!atomic_exchange(&pp->gave_up, true))
 				atomic_store(&pp->end_ns, at_now_ns());
 			break;
@@ -120,6 +135,11 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp)
 		r.only_cpu = r.cpus_allowed == 1 ? __builtin_ctzll(m) : -1;
 	}
 	return r;
+}
+
+bool at_pingpong_settled(const struct at_pingpong_result *r)
+{
+	return r->parallel || !r->overlapped || !r->sides_once || r->cpus_allowed == 1;
 }
 
 int at_pingpong_verdict(const struct at_pingpong_result *r, char *why, size_t whylen)

@@ -71,4 +71,13 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp);
  */
 int at_pingpong_verdict(const struct at_pingpong_result *r, char *why, size_t whylen);
 
+/*
+ * Whether another try could end differently: false only for slow turns,
+ * which load may explain. A completed run, and the NOs that no load
+ * explains (the sides never overlapped, were not each played once, or
+ * were confined to one CPU), are what they are: a test that tries twice
+ * stops at them.
+ */
+bool at_pingpong_settled(const struct at_pingpong_result *r);
+
 #endif
