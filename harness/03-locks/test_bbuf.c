@@ -370,7 +370,7 @@ Test(bbuf, edges, .description = "bbuf_init() refuses a capacity of 0 with EINVA
 #define MP_CAPACITY  3
 #define MP_PRODUCERS 3
 #define MP_CONSUMERS 3
-#define MP_ITEMS     20000  /* each */
+#define MP_ITEMS     10000  /* each */
 
 struct mp {
 	struct bbuf b;
@@ -463,7 +463,7 @@ static int join_all_watching(pthread_t *t, int n, atomic_long *progress, long *m
 	return joined;
 }
 
-Test(bbuf, fifo, .description = "3 producers and 3 consumers pass 60,000 items through a buffer of 3: each item comes out exactly once, each producer's items in order, and the buffer never holds more than 3")
+Test(bbuf, fifo, .description = "3 producers and 3 consumers pass 30,000 items through a buffer of 3: each item comes out exactly once, each producer's items in order, and the buffer never holds more than 3")
 {
 	static pthread_t prod[MP_PRODUCERS], cons[MP_CONSUMERS];
 	static struct op end[MP_CONSUMERS];

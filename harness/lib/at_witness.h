@@ -15,7 +15,9 @@
  *
  * Each side gives up on its own at the deadline (counted from the first
  * side's start), so code that runs the two tasks one after the other ends
- * after one deadline instead of spinning forever.
+ * after one deadline instead of spinning forever. Both give up at once
+ * when both have started confined to the same single CPU: waiting would
+ * prove nothing more.
  */
 #ifndef AT_WITNESS_H
 #define AT_WITNESS_H
