@@ -20,6 +20,11 @@
 # LTO plugin first, ten times the cost.
 #
 # Usage: lesson-objects.sh LESSON_DIR "EXTRA_CALLS" OBJECT...
+#
+# With ATONCE_IMPORTS set (the grader sets it), also writes there what the
+# objects import, one "U name" (or "w name", weak) per line, then the
+# number of raw system-call instructions: the grader's review of the
+# imports reads it instead of reading the objects a second time.
 set -u
 ldir=$1 extra=$2
 shift 2
@@ -38,7 +43,7 @@ shift 2
 	readelf -sSW "$@" 2>/dev/null
 	printf '\001code\n'
 	objdump -d --no-show-raw-insn "$@" 2>/dev/null
-} | awk -v objects="$*" '
+} | awk -v objects="$*" -v imports="${ATONCE_IMPORTS:-}" '
 	function say(msg) { out[cur] = out[cur] "  " src[cur] ": " msg "\n"; bad = 1 }
 	function sorted_list(set,    n, i, j, k, a, t, s) {
 		n = 0
@@ -84,6 +89,8 @@ shift 2
 		name = $8; for (i = 9; i <= NF; i++) name = name " " $i
 		if ($5 == "LOCAL" || name == "") next
 		if ($7 == "UND") {
+			if (imports != "")
+				print ($5 == "WEAK" ? "w" : "U"), name > imports
 			# Calls from the allow-list only.
 			if ($5 == "WEAK")
 				say("lesson code may not use a weak reference (\047" name "\047)")
@@ -108,8 +115,10 @@ shift 2
 		cur = $0; sub(/:[ \t]+file format .*/, "", cur)
 		next
 	}
-	part == "code" && cur != "" && /(^|[^A-Za-z0-9_])(syscall|sysenter|int +\$0x80)([^A-Za-z0-9_]|$)/ { raw[cur] = 1 }
+	part == "code" && cur != "" && /(^|[^A-Za-z0-9_])(syscall|sysenter|int +\$0x80)([^A-Za-z0-9_]|$)/ { raw[cur] = 1; n_raw++ }
 	END {
+		if (imports != "")
+			print n_raw + 0 > imports
 		for (i = 1; i <= n_obj; i++) {
 			o = obj[i]; cur = o
 			# No code that runs before or after the tests.
