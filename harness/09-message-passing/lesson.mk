@@ -54,8 +54,11 @@ M_DEF_smpi := -DHEAT_SMPI
 # The wrappers cost ten times the compile of heat.c: what they add to the
 # compiler's command is asked once (mpi-show.sh) and the compiler called
 # directly, with their flags before and after ours, as they would place
-# them. Without that file, the wrappers themselves.
+# them. Without that file, the wrappers themselves. (Not for `make
+# print-VAR`: its output is the value, and nothing is built for it.)
+ifneq ($(filter-out print-%,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
 -include $(M_OBJ)/wrappers.mk
+endif
 m_cc = $(M_CC_$(1)) $(M_CPRE_$(1)) $(2) $(M_CPOST_$(1))
 m_ld = $(M_CC_$(1)) $(M_LPRE_$(1)) $(2) $(M_LPOST_$(1))
 

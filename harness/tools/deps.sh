@@ -132,11 +132,14 @@ fi
 echo "atonce: installing $pkgs (as root, with apt-get)" >&2
 export DEBIAN_FRONTEND=noninteractive
 # The package lists may be empty on a fresh image, or too old to name the
-# current versions: refresh them once, then install.
+# current versions: refresh them once, then install. Two parts of `make
+# test` may install at once (the Slurm test and another's tools): the
+# second waits for dpkg's lock (up to 10 min) instead of failing on it.
+lock='-o DPkg::Lock::Timeout=600'
 # shellcheck disable=SC2086
-if ! apt-get install -y -q --no-install-recommends $pkgs >/tmp/atonce-apt.log 2>&1; then
-	apt-get update -q >>/tmp/atonce-apt.log 2>&1
-	if ! apt-get install -y -q --no-install-recommends $pkgs >>/tmp/atonce-apt.log 2>&1; then
+if ! apt-get $lock install -y -q --no-install-recommends $pkgs >/tmp/atonce-apt.log 2>&1; then
+	apt-get $lock update -q >>/tmp/atonce-apt.log 2>&1
+	if ! apt-get $lock install -y -q --no-install-recommends $pkgs >>/tmp/atonce-apt.log 2>&1; then
 		tail -n 20 /tmp/atonce-apt.log >&2
 		echo "atonce: apt-get install $pkgs failed (full log: /tmp/atonce-apt.log)" >&2
 		exit 1
