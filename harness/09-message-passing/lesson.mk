@@ -56,7 +56,7 @@ M_DEF_smpi := -DHEAT_SMPI
 # directly, with their flags before and after ours, as they would place
 # them. Without that file, the wrappers themselves. (Not for `make
 # print-VAR`: its output is the value, and nothing is built for it.)
-ifneq ($(filter-out print-%,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
+ifeq ($(filter print-%,$(MAKECMDGOALS)),)
 -include $(M_OBJ)/wrappers.mk
 endif
 m_cc = $(M_CC_$(1)) $(M_CPRE_$(1)) $(2) $(M_CPOST_$(1))

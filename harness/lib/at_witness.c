@@ -67,14 +67,16 @@ static void note_cpus(struct at_pingpong *pp, int side)
  * be taken in turns by preemption, whatever the load, so waiting out the
  * deadline would prove nothing more (at_pingpong_verdict() says NO either
  * way). Mistakes that pin the threads cost a failing run no time then. */
+static int cpus_of_both(struct at_pingpong *pp)
+{
+	uint64_t m = atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1]);
+
+	return m ? __builtin_popcountll(m) : 0;
+}
+
 static bool one_cpu_for_both(struct at_pingpong *pp)
 {
-	uint64_t m;
-
-	if (atomic_load(&pp->plays[0]) == 0 || atomic_load(&pp->plays[1]) == 0)
-		return false;
-	m = atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1]);
-	return m != 0 && (m & (m - 1)) == 0;
+	return atomic_load(&pp->plays[0]) > 0 && atomic_load(&pp->plays[1]) > 0 && cpus_of_both(pp) == 1;
 }
 
 void at_pingpong_play(struct at_pingpong *pp, int side)
@@ -128,12 +130,8 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp)
 	r.rate = r.seconds > 0 ? r.rounds_done / r.seconds : 0.0;
 	r.parallel = r.rounds_done >= pp->rounds && !atomic_load(&pp->gave_up);
 	r.sides_once = atomic_load(&pp->plays[0]) == 1 && atomic_load(&pp->plays[1]) == 1;
-	{
-		uint64_t m = atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1]);
-
-		r.cpus_allowed = m ? __builtin_popcountll(m) : 0;
-		r.only_cpu = r.cpus_allowed == 1 ? __builtin_ctzll(m) : -1;
-	}
+	r.cpus_allowed = cpus_of_both(pp);
+	r.only_cpu = r.cpus_allowed == 1 ? __builtin_ctzll(atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1])) : -1;
 	return r;
 }
 
