@@ -95,6 +95,7 @@ struct notes {
 	const char *measured[8];
 	int n_measured;
 	const char *hint, *picture, *trace, *failure;
+	const char *so_far;  /* AT_MEASURED_SO_FAR's newest, for a test that ended before its AT_MEASURED */
 	bool reached_end;
 };
 
@@ -110,6 +111,8 @@ static void collect(struct criterion_assert_stats *a, struct notes *n)
 	} else if (has_prefix(a->message, "@measured:")) {
 		if (n->n_measured < 8)
 			n->measured[n->n_measured++] = a->message + 10;
+	} else if (has_prefix(a->message, "@sofar:")) {
+		n->so_far = a->message + 7;
 	} else if (has_prefix(a->message, "@hint:")) {
 		n->hint = a->message + 6;
 	} else if (has_prefix(a->message, "@picture:")) {
@@ -148,6 +151,8 @@ static void report(struct criterion_test_stats *st, int status, const char *deta
 		abort();
 
 	collect(st->asserts, &n);
+	if (!n.n_measured && n.so_far)
+		n.measured[n.n_measured++] = n.so_far;
 	if (status == PASS && !n.reached_end) {
 		status = EXIT;
 		detail = "the test process ended before the test's last check: the code under test called exit() or _exit() (or a thread ended the process)";

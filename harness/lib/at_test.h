@@ -28,6 +28,10 @@
 
 #define AT_MEASURED(fmt, ...) cr_assert(1, "@measured:" fmt, ##__VA_ARGS__)
 #define AT_HINT(fmt, ...)     cr_assert(1, "@hint:" fmt, ##__VA_ARGS__)
+/* What was measured so far, for a test whose checks may stop it before its
+ * AT_MEASURED line: shown only when no AT_MEASURED came (the newest wins),
+ * so a failing test still says what it saw. */
+#define AT_MEASURED_SO_FAR(fmt, ...) cr_assert(1, "@sofar:" fmt, ##__VA_ARGS__)
 #define AT_CHECK(cond, fmt, ...) cr_assert(cond, fmt, ##__VA_ARGS__)
 #define AT_SKIP(fmt, ...)     cr_skip_test(fmt, ##__VA_ARGS__)
 #define AT_END()              cr_assert(1, "@end")

@@ -145,6 +145,18 @@ sys.exit(0 if used and used <= named and any(e["name"] == "process_name" for e i
 		echo "$bad" >"$log/runner_cases.bad"
 		fail "the runner's verdicts on misbehaving tests" "$log/runner_cases.bad"
 	fi
+	# The measured line: what a test saw so far when a check stopped it
+	# before its AT_MEASURED; that AT_MEASURED alone when it got there.
+	bad=$(awk -F'\t' '$1 == "fail_before_measured" && $3 != "figure so far: 3 of 4" ||
+		$1 == "pass_so_far_replaced" && $3 != "figure: 4 of 4" { print $1 ": measured \"" $3 "\"" }
+		$1 ~ /^(fail_before_measured|pass_so_far_replaced)$/ { n++ } END { if (n != 2) print n + 0 " of the 2 cases ran" }' \
+		"$out/cases.tsv" 2>/dev/null)
+	if [ -z "$bad" ]; then
+		ok "the runner's measured line: what a failing test saw so far (AT_MEASURED_SO_FAR), replaced by its AT_MEASURED"
+	else
+		echo "$bad" >"$log/runner_measured.bad"
+		fail "the runner's measured line (AT_MEASURED_SO_FAR)" "$log/runner_measured.bad"
+	fi
 }
 
 # ---------------------------------------------------------------- lessons

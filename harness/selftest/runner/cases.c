@@ -66,3 +66,20 @@ Test(runner, skip_with_reason)
 	AT_SKIP("only 1 CPU usable: on purpose");
 	AT_END();
 }
+
+/* Stopped by a check before its AT_MEASURED: the line says what it saw so far. */
+Test(runner, fail_before_measured)
+{
+	AT_MEASURED_SO_FAR("figure so far: 3 of 4");
+	AT_CHECK(0, "the check failed on purpose");
+	AT_MEASURED("never shown");
+	AT_END();
+}
+
+/* A passing test's own AT_MEASURED replaces what it saw so far. */
+Test(runner, pass_so_far_replaced)
+{
+	AT_MEASURED_SO_FAR("never shown");
+	AT_MEASURED("figure: 4 of 4");
+	AT_END();
+}
