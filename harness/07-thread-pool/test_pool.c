@@ -300,13 +300,7 @@ struct workers_seen {
 /* Threads of the process beyond `before`, once joined ones have left /proc. */
 static int threads_left(int before)
 {
-	int left = at_count_threads() - before;
-
-	for (int i = 0; i < 40 && left != 0; i++) {
-		at_sleep_ms(5);
-		left = at_count_threads() - before;
-	}
-	return left;
+	return at_count_threads_settled(before, 200) - before;
 }
 
 /*

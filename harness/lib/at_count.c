@@ -75,21 +75,26 @@ bool at_tidset_contains(struct at_tidset *s, pid_t tid)
 }
 
 static atomic_long pthread_create_calls;
+static atomic_long pthread_join_calls;
 static atomic_long fork_calls;
 
 void at_calls_reset(void)
 {
 	atomic_store(&pthread_create_calls, 0);
+	atomic_store(&pthread_join_calls, 0);
 	atomic_store(&fork_calls, 0);
 }
 
 long at_pthread_create_calls(void) { return atomic_load(&pthread_create_calls); }
+long at_pthread_join_calls(void)   { return atomic_load(&pthread_join_calls); }
 long at_fork_calls(void)           { return atomic_load(&fork_calls); }
 
 int __real_pthread_create(pthread_t *t, const pthread_attr_t *a,
 			  void *(*fn)(void *), void *arg);
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
 			  void *(*fn)(void *), void *arg);
+int __real_pthread_join(pthread_t t, void **ret);
+int __wrap_pthread_join(pthread_t t, void **ret);
 pid_t __real_fork(void);
 pid_t __wrap_fork(void);
 
@@ -128,6 +133,15 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
 	err = __real_pthread_create(t, a, start_late, d);
 	if (err != 0)
 		free(d);
+	return err;
+}
+
+int __wrap_pthread_join(pthread_t t, void **ret)
+{
+	int err = __real_pthread_join(t, ret);
+
+	if (err == 0)
+		atomic_fetch_add(&pthread_join_calls, 1);
 	return err;
 }
 
@@ -298,6 +312,16 @@ static int count_dir(const char *path)
 int at_count_threads(void)
 {
 	return count_dir("/proc/self/task");
+}
+
+int at_count_threads_settled(int want, int ms)
+{
+	int64_t end = at_now_ns() + (int64_t)ms * AT_NS_PER_MS;
+	int n;
+
+	while ((n = at_count_threads()) > want && at_now_ns() < end)
+		at_sleep_ms(2);
+	return n;
 }
 
 int at_count_fds(void)

@@ -30,12 +30,15 @@ bool at_tidset_contains(struct at_tidset *s, pid_t tid);
 
 /* --- calls counted through the linker's --wrap ---
  *
- * Test binaries are linked with -Wl,--wrap=pthread_create,--wrap=fork: every
- * call from the code under test lands in our wrapper, which counts it and
- * calls the real function. Reset before the code runs, read after.
+ * Test binaries are linked with -Wl,--wrap=pthread_create,--wrap=fork (and
+ * pthread_join): every call from the code under test lands in our wrapper,
+ * which counts it and calls the real function. Reset before the code runs,
+ * read after. A join is counted once it succeeded: the thread has ended,
+ * which no count of live threads can say of a detached one still exiting.
  */
 void at_calls_reset(void);
 long at_pthread_create_calls(void);
+long at_pthread_join_calls(void);
 long at_fork_calls(void);
 
 /*
@@ -82,6 +85,11 @@ long at_wakeups_of_process(pid_t pid);
 
 /* --- what the process holds now, from /proc/self --- */
 int at_count_threads(void); /* entries in /proc/self/task */
+/* The same once threads already joined have left /proc: the kernel wakes
+ * pthread_join() a moment before it removes the thread, so a count made
+ * right after a join may still see it. Counts again until at most `want`
+ * remain or `ms` have passed; returns the last count. */
+int at_count_threads_settled(int want, int ms);
 int at_count_fds(void);     /* open descriptors, not counting the one used to count */
 
 /* --- settling: harness tasks that student code may leave running ---

@@ -18,10 +18,11 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE= $(WARNINGS) $(CFLAGS) \
              $(if $(filter 1,$(WERROR)),-Werror) -MMD -MP
 
-# Tests count the threads and processes the code under test creates by
-# routing its calls through harness/lib/at_count.c, which can also hold a
-# woken condition-variable waiter until the test has made its changes.
-WRAP_LDFLAGS := -Wl,--wrap=pthread_create -Wl,--wrap=fork \
+# Tests count the threads and processes the code under test creates (and
+# the threads it joins) by routing its calls through harness/lib/at_count.c,
+# which can also hold a woken condition-variable waiter until the test has
+# made its changes.
+WRAP_LDFLAGS := -Wl,--wrap=pthread_create -Wl,--wrap=pthread_join -Wl,--wrap=fork \
                 -Wl,--wrap=pthread_cond_wait -Wl,--wrap=pthread_cond_timedwait
 
 BUILD    ?= build
