@@ -210,7 +210,6 @@ Test(pool, results, .description = "every submitted task runs exactly once, and 
 	long got[N_RESULTS];
 	int rc, src = 0, wrc = 0, shrc = 0, submitted = 0, wrong = 0, first_wrong = -1, bad_calls = 0;
 
-	/* Results, not races (see counts_not_races()). */
 	counts_not_races();
 	at_settle_reset(&settled);
 	for (int i = 0; i < N_RESULTS; i++) {

@@ -657,27 +657,18 @@ static bool run_outcome(const struct run *u, char *out, size_t len)
  */
 static void job_so_far(const struct job *j)
 {
-	char what[200];
+	char what[200] = "";
 	int good = 0;
 
-	for (int k = 0; k < j->n_runs; k++) {
-		const struct run *u = &j->run[k];
-
-		if (run_outcome(u, what, sizeof(what))) {
-			good++;
-			continue;
-		}
-		if (j->n_runs == 1)
-			AT_MEASURED_SO_FAR("%s, %d rank(s), %d cells: %s", flavour_name[j->f], u->ranks, u->n, what);
-		else
-			AT_MEASURED_SO_FAR("%s: %d of %d runs ended well; run %d (%d rank(s), %d cells): %s",
-					   flavour_name[j->f], good, j->n_runs, k + 1, u->ranks, u->n, what);
-		return;
-	}
+	while (good < j->n_runs && run_outcome(&j->run[good], what, sizeof(what)))
+		good++;
 	if (j->n_runs == 1)
 		AT_MEASURED_SO_FAR("%s, %d rank(s), %d cells: %s", flavour_name[j->f], j->run[0].ranks, j->run[0].n, what);
-	else
+	else if (good == j->n_runs)
 		AT_MEASURED_SO_FAR("%s: %d runs, in each every rank returned 0", flavour_name[j->f], good);
+	else
+		AT_MEASURED_SO_FAR("%s: %d of %d runs ended well; run %d (%d rank(s), %d cells): %s",
+				   flavour_name[j->f], good, j->n_runs, good + 1, j->run[good].ranks, j->run[good].n, what);
 }
 
 /* The job reached the code under test (else skip: the machine could not

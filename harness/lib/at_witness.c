@@ -62,21 +62,22 @@ static void note_cpus(struct at_pingpong *pp, int side)
 	atomic_store(&pp->mask[side & 1], m);
 }
 
+/* The CPUs either side may run on (0 until a side has started). */
+static uint64_t mask_of_both(struct at_pingpong *pp)
+{
+	return atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1]);
+}
+
 /* Both sides have started (their masks are written before their plays are
  * counted) and neither may leave the same single CPU: the rounds can only
  * be taken in turns by preemption, whatever the load, so waiting out the
  * deadline would prove nothing more (at_pingpong_verdict() says NO either
  * way). Mistakes that pin the threads cost a failing run no time then. */
-static int cpus_of_both(struct at_pingpong *pp)
-{
-	uint64_t m = atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1]);
-
-	return m ? __builtin_popcountll(m) : 0;
-}
-
 static bool one_cpu_for_both(struct at_pingpong *pp)
 {
-	return atomic_load(&pp->plays[0]) > 0 && atomic_load(&pp->plays[1]) > 0 && cpus_of_both(pp) == 1;
+	uint64_t m = mask_of_both(pp);
+
+	return atomic_load(&pp->plays[0]) > 0 && atomic_load(&pp->plays[1]) > 0 && m != 0 && (m & (m - 1)) == 0;
 }
 
 void at_pingpong_play(struct at_pingpong *pp, int side)
@@ -130,8 +131,12 @@ struct at_pingpong_result at_pingpong_result(struct at_pingpong *pp)
 	r.rate = r.seconds > 0 ? r.rounds_done / r.seconds : 0.0;
 	r.parallel = r.rounds_done >= pp->rounds && !atomic_load(&pp->gave_up);
 	r.sides_once = atomic_load(&pp->plays[0]) == 1 && atomic_load(&pp->plays[1]) == 1;
-	r.cpus_allowed = cpus_of_both(pp);
-	r.only_cpu = r.cpus_allowed == 1 ? __builtin_ctzll(atomic_load(&pp->mask[0]) | atomic_load(&pp->mask[1])) : -1;
+	{
+		uint64_t m = mask_of_both(pp);
+
+		r.cpus_allowed = __builtin_popcountll(m);
+		r.only_cpu = r.cpus_allowed == 1 ? __builtin_ctzll(m) : -1;
+	}
 	return r;
 }
 
